@@ -1,0 +1,102 @@
+"""The one user-facing error root.
+
+Every failure a user can cause or meet is a FacesyncError carrying one clear
+sentence; the CLI prints it on stderr and exits with `exit_code`. Anything
+else is a bug and keeps its traceback (shown only with --debug).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FacesyncError(Exception):
+    """A failure with a message meant for the user."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(FacesyncError):
+    """Bad flags or arguments."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a manifest: `file:line: path: message`."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class ManifestError(FacesyncError):
+    """A manifest with one or more problems; all of them are reported at once."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.file, d.line, d.path, d.message))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class LockFileError(FacesyncError):
+    """A lock file that cannot be used (corrupt, newer version, other endpoint)."""
+
+
+class LockHeldError(FacesyncError):
+    """Another facesync process holds the lock file."""
+
+
+class PlanError(FacesyncError):
+    """A saved plan that cannot be applied, or a state the plan cannot handle."""
+
+
+class ConfigError(FacesyncError):
+    """Bad endpoint, key file or other configuration."""
+
+
+class ApiError(FacesyncError):
+    """A Face API call that failed for good (after any retries).
+
+    `status` is the HTTP status (0 when no response arrived), `code` the
+    service's error code, `address` the facesync address it concerned.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        operation: str = "",
+        address: str = "",
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.service_message = message
+        self.operation = operation
+        self.address = address
+        subject = f"{address}: " if address else ""
+        what = f"{operation} failed" if operation else "Face API call failed"
+        status_text = f"HTTP {status} {code}" if status else code
+        super().__init__(f"{subject}{what}: {status_text}: {message}")
+
+
+class ApiUnreachableError(ApiError):
+    """No answer from the endpoint (connection refused, DNS, timeout)."""
+
+
+class Interrupted(FacesyncError):
+    """Ctrl-C: exit 130 after saving what was done."""
+
+    exit_code = 130

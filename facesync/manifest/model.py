@@ -1,0 +1,67 @@
+"""The desired state: what the manifest says should exist.
+
+Values only, no I/O. Built by `facesync.manifest.load`, read by the diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PERSON_GROUP = "personGroup"
+LARGE_PERSON_GROUP = "largePersonGroup"
+DEFAULT_RECOGNITION_MODEL = "recognition_04"
+DEFAULT_DETECTION_MODEL = "detection_03"
+
+TargetFace = tuple[int, int, int, int]  # left, top, width, height
+
+
+@dataclass(frozen=True)
+class DesiredFace:
+    """One face image of a person; its identity is the SHA-256 of its bytes."""
+
+    path: str  # as written relative to the manifest's folder, POSIX separators
+    abs_path: Path
+    sha256: str
+    size: int
+    target_face: TargetFace | None = None
+    user_data: str | None = None
+    detection_model: str = DEFAULT_DETECTION_MODEL
+    line: int = 0  # line of the face entry in the manifest (for diagnostics)
+
+
+@dataclass(frozen=True)
+class DesiredPerson:
+    key: str
+    name: str  # defaults to the key
+    user_data: str | None = None
+    faces: tuple[DesiredFace, ...] = ()  # sorted by sha256, unique sha256
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DesiredGroup:
+    group_id: str
+    name: str
+    kind: str = PERSON_GROUP
+    recognition_model: str = DEFAULT_RECOGNITION_MODEL
+    user_data: str | None = None
+    persons: tuple[DesiredPerson, ...] = ()  # sorted by key
+    line: int = 0
+
+    def person(self, key: str) -> DesiredPerson | None:
+        return next((p for p in self.persons if p.key == key), None)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path  # the manifest file
+    digest: str  # SHA-256 of the manifest bytes plus every image hash (for saved plans)
+    groups: tuple[DesiredGroup, ...] = field(default=())  # sorted by group_id
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def group(self, group_id: str) -> DesiredGroup | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)

@@ -1,0 +1,103 @@
+"""Recorded state (the lock file) and observed state (what refresh saw).
+
+Values only, no I/O. `facesync.state.lock` reads and writes the recorded
+state; `facesync.state.refresh` builds the observed one from list calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOCK_VERSION = 1
+EMBEDDED_ENDPOINT = "embedded"
+
+
+# --- recorded (lock file) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedFace:
+    sha256: str
+    path: str
+    persisted_face_id: str
+    target_face: tuple[int, int, int, int] | None = None
+    detection_model: str = "detection_03"
+    user_data_digest: str | None = None  # digest of the userData facesync sent
+
+
+@dataclass(frozen=True)
+class LockedPerson:
+    key: str
+    person_id: str
+    name_digest: str
+    user_data_digest: str | None = None
+    faces: tuple[LockedFace, ...] = ()  # sorted by sha256
+
+    def face(self, sha256: str) -> LockedFace | None:
+        return next((f for f in self.faces if f.sha256 == sha256), None)
+
+
+@dataclass(frozen=True)
+class LockedGroup:
+    group_id: str
+    kind: str
+    recognition_model: str
+    name_digest: str
+    user_data_digest: str | None = None
+    # Training as facesync last saw it: status ("succeeded", "failed", ... or
+    # None when never trained) and whether a change since then still needs one.
+    training_status: str | None = None
+    needs_training: bool = False
+    persons: tuple[LockedPerson, ...] = ()  # sorted by key
+
+    def person(self, key: str) -> LockedPerson | None:
+        return next((p for p in self.persons if p.key == key), None)
+
+
+@dataclass(frozen=True)
+class LockState:
+    endpoint: str  # "embedded" or "scheme://host:port"; never the key
+    serial: int = 0
+    groups: tuple[LockedGroup, ...] = ()  # sorted by group_id
+    version: int = LOCK_VERSION
+
+    def group(self, group_id: str) -> LockedGroup | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
+
+
+# --- observed (refresh) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedPerson:
+    person_id: str
+    name: str
+    user_data: str | None
+    persisted_face_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedGroup:
+    group_id: str
+    kind: str
+    name: str
+    user_data: str | None
+    recognition_model: str
+    # None when never trained (404 ...NotTrained), else the service's status
+    # lower-cased ("running", "succeeded", "failed", "notstarted").
+    training_status: str | None = None
+    persons: tuple[ObservedPerson, ...] = ()  # sorted by person_id
+
+    def person(self, person_id: str) -> ObservedPerson | None:
+        return next((p for p in self.persons if p.person_id == person_id), None)
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """What the server holds: managed groups in full, other groups by id only."""
+
+    groups: tuple[ObservedGroup, ...] = ()  # groups facesync refreshed in full
+    other_group_ids: tuple[tuple[str, str], ...] = field(default=())  # (kind, id) not in lock
+
+    def group(self, group_id: str) -> ObservedGroup | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
