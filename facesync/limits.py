@@ -1,0 +1,35 @@
+"""The Face API's limits, in one place for the local checks and the emulator.
+
+Source: face-api-contract §7 (limits) and SPEC §1-2.
+"""
+
+from __future__ import annotations
+
+import re
+
+GROUP_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+PERSON_KEY_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+NAME_MAX_CHARS = 128
+USER_DATA_MAX_CHARS = 16384  # groups and persons ("16KB")
+FACE_USER_DATA_MAX_CHARS = 1024  # faces ("1KB")
+FACES_PER_PERSON_MAX = 248
+
+IMAGE_MIN_BYTES = 1024
+IMAGE_MAX_BYTES = 6 * 1024 * 1024  # 6 MB: today's service limit
+FACE_MIN_PX = 36
+FACE_MAX_PX = 4096
+# Larger than any photo the service takes, small enough that a decompression
+# bomb (a tiny file that decodes to gigapixels) is refused before decoding.
+IMAGE_MAX_PIXELS = 64 * 1024 * 1024
+
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "BMP")
+
+RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "recognition_04")
+DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
+
+LIST_TOP_MAX = 1000
+IDENTIFY_FACE_IDS_MAX = 10
+
+# Calls per second each pricing tier allows (free: 20 per minute).
+TIER_RATES = {"free": 20 / 60, "S0": 10.0, "unlimited": None}
