@@ -1,0 +1,5 @@
+import sys
+
+from facesync.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""Open the backend a command talks to: Azure (or any endpoint) over HTTP, or
+the embedded emulator, started in-process on 127.0.0.1 and spoken to over
+HTTP too, so both paths exercise the same client."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from facesync.backends.http import HttpBackend
+from facesync.config import Connection
+from facesync.state.local_dir import ensure_local_dir
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def open_backend(
+    conn: Connection,
+    manifest_folder: Path,
+    *,
+    say: Callable[[str], None] = _stderr,
+) -> Iterator[HttpBackend]:
+    """Yield a ready backend; stop the embedded emulator afterwards."""
+    if conn.endpoint is not None:
+        backend = HttpBackend(conn.endpoint, conn.key or "", rate=conn.rate)
+        try:
+            yield backend
+        finally:
+            backend.close()
+        return
+
+    from facesync.emulator.server import EmulatorConfig, start_emulator
+    from facesync.emulator.vision import require_vision
+
+    require_vision()
+    data_dir = ensure_local_dir(manifest_folder) / "emulator"
+    shown = _shown_path(data_dir)
+    say(
+        f"No endpoint set: using the embedded Face API emulator (data in {shown}); "
+        "set FACESYNC_ENDPOINT to use Azure."
+    )
+    emulator = start_emulator(
+        EmulatorConfig(data_dir=data_dir, key=secrets.token_hex(16), port=0, tier="unlimited")
+    )
+    backend = HttpBackend(emulator.url, emulator.key, rate=conn.rate)
+    try:
+        yield backend
+    finally:
+        backend.close()
+        emulator.stop()
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,222 @@
+"""Command-line parsing, dispatch and exit codes: the only CLI-aware module.
+
+Global options are accepted before or after the command name (SPEC §4): each
+is declared on the group and on every command and lands in one Settings
+object. Errors become one sentence on stderr; tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facesync import __version__
+from facesync.errors import FacesyncError
+from facesync.settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return
+        settings = ctx.find_root().ensure_object(Settings)
+        setattr(settings, name, value)
+
+    return callback
+
+
+_GLOBAL_OPTIONS = [
+    click.option("-m", "--manifest", type=click.Path(path_type=Path), expose_value=False,
+                 callback=_store("manifest"), help="Manifest file (default: facesync.yaml)."),
+    click.option("--lock", "lock", type=click.Path(path_type=Path), expose_value=False,
+                 callback=_store("lock"), help="Lock file (default: <manifest>.lock.json)."),
+    click.option("--endpoint", expose_value=False, callback=_store("endpoint"),
+                 help="Face API endpoint URL (or FACESYNC_ENDPOINT); none = embedded emulator."),
+    click.option("--key-file", type=click.Path(path_type=Path), expose_value=False,
+                 callback=_store("key_file"), help="File holding the key (or FACESYNC_KEY)."),
+    click.option("--tier", type=click.Choice(["free", "S0", "unlimited"]), expose_value=False,
+                 callback=_store("tier"), help="Pricing tier whose rate limit to follow."),
+    click.option("--allow-outside", is_flag=True, default=None, expose_value=False,
+                 callback=_store("allow_outside"),
+                 help="Allow image paths outside the manifest's folder."),
+    click.option("--debug", is_flag=True, default=None, expose_value=False,
+                 callback=_store("debug"), help="Show tracebacks and HTTP details."),
+]
+
+
+def global_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_GLOBAL_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _settings() -> Settings:
+    return click.get_current_context().find_root().ensure_object(Settings)
+
+
+_REBIND = click.option("--rebind", is_flag=True,
+                       help="Accept a lock written for another endpoint and move it to this one.")
+_TARGET = click.option("--target", "targets", multiple=True, metavar="GROUP[/PERSON]",
+                       help="Limit to a group or person (repeatable).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="facesync")
+@global_options
+def main_group() -> None:
+    """Keep Face API person groups in Git: manifest -> plan -> apply -> lock."""
+
+
+@main_group.command()
+@click.option("--faces", is_flag=True, help="Also detect faces locally (needs the local extra).")
+@global_options
+def validate(faces: bool) -> int:
+    """Check the manifest and its images; no network."""
+    from facesync.commands import validate as cmd
+
+    return cmd.run(_settings(), faces=faces)
+
+
+@main_group.command()
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), help="Save the plan here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--refresh/--no-refresh", default=True, help="Read the server first (default).")
+@_TARGET
+@_REBIND
+@global_options
+def plan(out: Path | None, as_json: bool, detailed_exitcode: bool, refresh: bool,
+         targets: tuple[str, ...], rebind: bool) -> int:
+    """Show what apply would change."""
+    from facesync.commands import plan as cmd
+
+    return cmd.run(_settings(), out=out, as_json=as_json, detailed_exitcode=detailed_exitcode,
+                   refresh=refresh, targets=targets, rebind=rebind)
+
+
+@main_group.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--rate", type=float, help="Calls per second to allow (overrides the tier).")
+@click.option("--no-train", is_flag=True, help="Do not train changed groups.")
+@click.option("--no-wait", is_flag=True, help="Start training but do not wait for it.")
+@_TARGET
+@_REBIND
+@global_options
+def apply(plan_file: Path | None, yes: bool, parallelism: int, rate: float | None,
+          no_train: bool, no_wait: bool, targets: tuple[str, ...], rebind: bool) -> int:
+    """Make the server match the manifest and record every id in the lock."""
+    from facesync.commands import apply as cmd
+
+    return cmd.run(_settings(), plan_file=plan_file, yes=yes, parallelism=parallelism,
+                   rate=rate, train=not no_train, wait=not no_wait, targets=targets,
+                   rebind=rebind)
+
+
+@main_group.command()
+@click.option("--json", "as_json", is_flag=True)
+@global_options
+def show(as_json: bool) -> int:
+    """Show what the lock file records."""
+    from facesync.commands import show as cmd
+
+    return cmd.run(_settings(), as_json=as_json)
+
+
+@main_group.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64))
+@_TARGET
+@global_options
+def destroy(yes: bool, parallelism: int, targets: tuple[str, ...]) -> int:
+    """Delete everything the lock manages."""
+    from facesync.commands import destroy as cmd
+
+    return cmd.run(_settings(), yes=yes, parallelism=parallelism, targets=targets)
+
+
+@main_group.command()
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--group", "group_id", help="Group to search (optional with one group).")
+@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--json", "as_json", is_flag=True)
+@global_options
+def identify(image: Path, group_id: str | None, threshold: float, as_json: bool) -> int:
+    """Name the faces in IMAGE from a trained group."""
+    from facesync.commands import identify as cmd
+
+    return cmd.run(_settings(), image=image, group_id=group_id, threshold=threshold,
+                   as_json=as_json)
+
+
+@main_group.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5005, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--data", "data_dir", type=click.Path(path_type=Path),
+              default=Path(".facesync/serve"), show_default=True,
+              help="Folder for the emulator's database.")
+@click.option("--key", help="Key clients must send (default: a random one, printed).")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000))
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@global_options
+def serve(host: str, port: int, data_dir: Path, key: str | None, latency_ms: int,
+          fault_rate: float) -> int:
+    """Run the local Face API emulator in the foreground."""
+    from facesync.commands import serve as cmd
+
+    return cmd.run(_settings(), host=host, port=port, data_dir=data_dir, key=key,
+                   latency_ms=latency_ms, fault_rate=fault_rate)
+
+
+@main_group.command("force-unlock")
+@global_options
+def force_unlock() -> int:
+    """Break the run lock left by a facesync process that is gone."""
+    from facesync.commands import force_unlock as cmd
+
+    return cmd.run(_settings())
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    click.echo(f"Error: {message}", err=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command and turn every outcome into an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = main_group.main(args=args, prog_name="facesync", standalone_mode=False,
+                                 obj=Settings())
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        return _fail(exc.format_message())
+    except FacesyncError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line, traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""What several commands share: loading inputs, planning, and writing the lock
+as apply goes (one checkpoint per successful server call)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from facesync.backends.base import FaceBackend
+from facesync.config import Connection, resolve_connection
+from facesync.errors import UsageError
+from facesync.manifest.load import load_manifest
+from facesync.manifest.model import Manifest
+from facesync.plan.diff import diff
+from facesync.plan.model import Action, Address, Change, Plan
+from facesync.settings import Settings
+from facesync.state.lock import read_lock, write_lock
+from facesync.state.lock_update import record
+from facesync.state.model import LockState
+from facesync.state.refresh import refresh
+
+
+def load(settings: Settings) -> Manifest:
+    return load_manifest(settings.manifest_path, allow_outside=settings.allow_outside)
+
+
+def connection(settings: Settings, rate: float | None = None) -> Connection:
+    return resolve_connection(settings.endpoint, settings.key_file, settings.tier, rate)
+
+
+def read_state(settings: Settings, conn: Connection, *, rebind: bool = False) -> LockState:
+    return read_lock(settings.lock_path, conn.identity, rebind=rebind)
+
+
+def parse_targets(targets: Sequence[str]) -> list[Address]:
+    parsed = []
+    for text in targets:
+        address = Address.parse_target(text)
+        if not address.group or "/" in (address.person or ""):
+            raise UsageError(f"--target {text!r} must be GROUP or GROUP/PERSON")
+        parsed.append(address)
+    return parsed
+
+
+def only_targets(plan: Plan, targets: Sequence[Address]) -> Plan:
+    """Keep the changes inside any target, and the training of their groups."""
+    if not targets:
+        return plan
+    kept = [
+        c for c in plan.changes
+        if c.action is not Action.TRAIN and any(c.address.within(t) for t in targets)
+    ]
+    groups = {c.address.group for c in kept}
+    kept += [c for c in plan.changes if c.action is Action.TRAIN and c.address.group in groups]
+    order = {id(c): i for i, c in enumerate(plan.changes)}
+    return replace(plan, changes=tuple(sorted(kept, key=lambda c: order[id(c)])))
+
+
+def make_plan(
+    manifest: Manifest,
+    lock: LockState,
+    backend: FaceBackend | None,
+    targets: Sequence[Address] = (),
+) -> Plan:
+    """Refresh (unless backend is None), diff, and narrow to the targets."""
+    observed = refresh(backend, manifest, lock) if backend is not None else None
+    return only_targets(diff(manifest, lock, observed), targets)
+
+
+class LockWriter:
+    """Records each successful mutation in the lock file at once (thread-safe),
+    so an interrupted apply loses no id."""
+
+    def __init__(self, path: Path, state: LockState) -> None:
+        self.path = path
+        self.state = state
+        self._mutex = threading.Lock()
+
+    def checkpoint(self, change: Change, result: dict) -> None:
+        with self._mutex:
+            self.state = write_lock(self.path, record(self.state, change, result))
+
+    def replace_state(self, state: LockState) -> None:
+        """Write `state` if it differs from what is recorded (lock-only updates)."""
+        with self._mutex:
+            if state != self.state:
+                self.state = write_lock(self.path, state)
+
+
+def confirm(question: str, *, yes: bool, expected: str = "yes") -> None:
+    """Ask on a TTY; refuse without one unless --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to change anything without confirmation: "
+            "run on a terminal to be asked, or pass --yes"
+        )
+    click.echo(f"\n{question}\n  Only '{expected}' will be accepted to approve.\n")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    if answer.strip() != expected:
+        raise UsageError("cancelled: nothing was changed")

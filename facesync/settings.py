@@ -1,0 +1,35 @@
+"""The global options of a run, wherever on the command line they were given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from facesync.errors import UsageError
+
+DEFAULT_MANIFEST = Path("facesync.yaml")
+
+
+@dataclass
+class Settings:
+    manifest: Path | None = None
+    lock: Path | None = None
+    endpoint: str | None = None
+    key_file: Path | None = None
+    tier: str | None = None
+    allow_outside: bool = False
+    debug: bool = False
+
+    @property
+    def manifest_path(self) -> Path:
+        path = self.manifest or DEFAULT_MANIFEST
+        if not path.exists():
+            hint = "" if self.manifest else " (pass -m/--manifest to name another file)"
+            raise UsageError(f"manifest {path} does not exist{hint}")
+        return path
+
+    @property
+    def lock_path(self) -> Path:
+        from facesync.state.lock import lock_path_for
+
+        return self.lock or lock_path_for(self.manifest_path)
