@@ -1,0 +1,54 @@
+"""A smooth client-side rate limiter shared by every worker thread.
+
+The service counts calls in per-second (S0) or per-minute (free) windows, so a
+burst above the tier's rate is refused with 429 even when the average is
+fine. The limiter therefore hands out evenly spaced start times: call n may
+start no earlier than call n-1 plus 1/rate. A 429 pauses every thread, not
+only the one that was refused, because the window is shared.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Thread-safe scheduler of call start times (a token bucket of depth one)."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive or None")
+        self.rate = rate
+        self._interval = 0.0 if rate is None else 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_free = float("-inf")  # earliest start of the next call
+        self._paused_until = float("-inf")
+
+    def acquire(self) -> float:
+        """Block until this caller's slot; return the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_free, self._paused_until)
+            if self._interval:
+                self._next_free = slot + self._interval
+        wait = slot - now
+        if wait > 0:
+            # Sleeping outside the lock: other threads reserve later slots meanwhile.
+            self._sleep(wait)
+        return max(wait, 0.0)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for `seconds` (the server said it is throttling)."""
+        with self._lock:
+            until = self._clock() + seconds
+            self._paused_until = max(self._paused_until, until)

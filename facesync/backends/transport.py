@@ -1,0 +1,239 @@
+"""One HTTP request to the Face API, with pacing, bounded retries and clean errors.
+
+Retry rules (docs/apply.md has the why):
+- 429 and 503 mean the request was refused, so any method is repeated after
+  the wait the server names (every thread pauses, the window is shared);
+- 500/502/504, a read timeout or a dropped connection may come after the
+  change was made, so only idempotent requests are repeated; a POST that
+  creates something is not (it could create it twice);
+- a refused connection or a connect timeout never reached the server and is
+  repeated a couple of times whatever the method.
+The key travels in a header only and is scrubbed from anything we report.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from facesync.backends.ratelimit import RateLimiter
+from facesync.backends.retry import (
+    MAX_SINGLE_WAIT,
+    SERVER_ERRORS,
+    THROTTLED,
+    backoff,
+    parse_error,
+    throttle_wait,
+)
+from facesync.errors import ApiError, ApiUnreachableError, ConfigError
+
+API_PREFIX = "/face/v1.0"
+CONNECT_RETRIES = 2  # a refused connection: the server may be restarting, not gone
+USER_AGENT = "facesync/0.1"
+_FIX_ENDPOINT = "check --endpoint / FACESYNC_ENDPOINT"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # below /face/v1.0, starting with "/"
+    operation: str  # "create person", for messages
+    address: str = ""  # the resource, e.g. "staff/<personId>"
+    params: list[tuple[str, str]] = field(default_factory=list)
+    json: Any = None
+    data: bytes | None = None
+    idempotent: bool = True
+
+
+def normalise_endpoint(endpoint: str) -> str:
+    """`scheme://host[:port]` without a trailing slash or /face/v1.0."""
+    text = endpoint.strip().rstrip("/")
+    if text.lower().endswith(API_PREFIX):
+        text = text[: -len(API_PREFIX)].rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"endpoint {endpoint!r} is not an http(s) URL such as "
+            f"https://NAME.cognitiveservices.azure.com; {_FIX_ENDPOINT}"
+        )
+    return text
+
+
+class Transport:
+    """Sends requests; thread-safe; counts every request it puts on the wire."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        key: str,
+        *,
+        rate: float | None,
+        timeout: float,
+        max_retries: int,
+        pool_size: int,
+        sleep: Callable[[float], None],
+        log: Callable[[str], None] | None,
+    ) -> None:
+        self.endpoint = normalise_endpoint(endpoint)
+        self._key = key
+        self._timeout = (min(timeout, 10.0), timeout)
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._log = log
+        self._limiter = RateLimiter(rate, sleep=sleep)
+        self._rng = random.Random()
+        self._count_lock = threading.Lock()
+        self.calls_made = 0
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers.update({"Ocp-Apim-Subscription-Key": key, "User-Agent": USER_AGENT})
+
+    def __repr__(self) -> str:
+        return f"Transport({self.endpoint!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def send(self, req: Request) -> requests.Response:
+        """The successful response, or an ApiError after any allowed retries."""
+        attempt = 0
+        while True:
+            self._limiter.acquire()
+            try:
+                response = self._put_on_wire(req)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = _classify(exc)
+                budget = self._retry_budget(req, failure)
+                if attempt < budget:
+                    wait = backoff(attempt, self._rng)
+                    self._wait(wait, req, failure.reason, attempt, budget)
+                    attempt += 1
+                    continue
+                raise self._unreachable(req, failure) from None
+            status = response.status_code
+            if status < 400:
+                return response
+            body = parse_error(status, response.content)
+            if status in THROTTLED and attempt < self._max_retries:
+                wait = throttle_wait(response.headers, body.message, attempt, self._rng)
+                self._note(req, f"HTTP {status}", wait, attempt, self._max_retries)
+                self._limiter.pause(wait)
+                attempt += 1
+                continue
+            if status in SERVER_ERRORS and req.idempotent and attempt < self._max_retries:
+                wait = backoff(attempt, self._rng)
+                self._wait(wait, req, f"HTTP {status}", attempt, self._max_retries)
+                attempt += 1
+                continue
+            raise self.api_error(status, body.code, body.message, req)
+
+    def api_error(self, status: int, code: str, message: str, req: Request) -> ApiError:
+        if status == 401:
+            message = (
+                "access denied: the key was refused; check FACESYNC_KEY / --key-file and "
+                "that the key belongs to this endpoint"
+            )
+        return ApiError(
+            status, code, self._scrub(message), operation=req.operation, address=req.address
+        )
+
+    # --- internals --------------------------------------------------------
+
+    def _put_on_wire(self, req: Request) -> requests.Response:
+        with self._count_lock:
+            self.calls_made += 1
+        headers = {"Content-Type": "application/octet-stream"} if req.data is not None else None
+        return self._session.request(
+            req.method,
+            self.endpoint + API_PREFIX + req.path,
+            params=req.params or None,
+            json=req.json,
+            data=req.data,
+            headers=headers,
+            timeout=self._timeout,
+        )
+
+    def _retry_budget(self, req: Request, failure: _Failure) -> int:
+        if failure.reason == "host name not found":
+            return 0
+        if not failure.sent:
+            return min(CONNECT_RETRIES, self._max_retries)
+        return self._max_retries if req.idempotent else 0
+
+    def _wait(self, seconds: float, req: Request, why: str, attempt: int, budget: int) -> None:
+        self._note(req, why, seconds, attempt, budget)
+        self._sleep(min(seconds, MAX_SINGLE_WAIT))
+
+    def _note(self, req: Request, why: str, seconds: float, attempt: int, budget: int) -> None:
+        if self._log:
+            self._log(
+                f"{req.operation}: {why}; retrying in {seconds:.1f} s "
+                f"(retry {attempt + 1} of {budget})"
+            )
+
+    def _unreachable(self, req: Request, failure: _Failure) -> ApiUnreachableError:
+        detail = failure.reason
+        if failure.reason == "no answer":
+            detail = f"no answer within {self._timeout[1]:g} s"
+        sentence = f"cannot reach {self.endpoint}: {detail}; {_FIX_ENDPOINT}"
+        if failure.sent and not req.idempotent:
+            sentence += f" ({req.operation} may have been done; facesync plan shows what remains)"
+        err = ApiUnreachableError(
+            0, "Unreachable", sentence, operation=req.operation, address=req.address
+        )
+        # One sentence naming the endpoint, not the generic "X failed: ..." form.
+        err.message = sentence
+        err.args = (sentence,)
+        return err
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    sent: bool  # the request may have reached the server
+
+
+def _classify(exc: BaseException) -> _Failure:
+    """What went wrong below HTTP, from the chain of wrapped exceptions."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return _Failure("no connection within the timeout", sent=False)
+    if isinstance(exc, requests.ReadTimeout):
+        return _Failure("no answer", sent=True)
+    names = " ".join(type(e).__name__ for e in _chain(exc))
+    text = " ".join(str(e) for e in _chain(exc)).lower()
+    if (
+        "NameResolutionError" in names
+        or "name or service not known" in text
+        or ("getaddrinfo" in text)
+    ):
+        return _Failure("host name not found", sent=False)
+    if "NewConnectionError" in names or "refused" in text:
+        return _Failure("connection refused", sent=False)
+    if "SSLError" in names:
+        return _Failure("TLS handshake failed", sent=False)
+    return _Failure("the connection was dropped before an answer", sent=True)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+        todo.extend(a for a in item.args if isinstance(a, BaseException))
+    return seen
