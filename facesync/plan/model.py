@@ -50,6 +50,17 @@ class Address:
     def __str__(self) -> str:
         return "/".join(p for p in (self.group, self.person, self.face) if p is not None)
 
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        """For sorting: None fields cannot be compared with strings."""
+        return (self.group, self.person or "", self.face or "")
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """The inverse of str(): group ids and person keys never hold a "/"."""
+        group, person, face = (text.split("/", 2) + [None, None])[:3]
+        return cls(group, person or None, face or None)
+
     @classmethod
     def parse_target(cls, text: str) -> Address:
         """`GROUP` or `GROUP/PERSON`, as given to --target."""
@@ -87,15 +98,35 @@ class Unmanaged:
 
 
 @dataclass(frozen=True)
+class LockUpdate:
+    """A lock-only update: no server call, applied by `state.lock_update.finish`.
+
+    `action` is "move" (the same image now has another path) or "forget"
+    (the object is gone from both the manifest and the server).
+    """
+
+    address: Address
+    action: str
+    description: str
+    # group_id, person_key, sha256 (faces), path (moves): what finish() needs.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.address}  ({self.description})"
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
     warnings: tuple[str, ...] = ()  # loud notes (a group delete takes unmanaged persons too)
     # Lock-only updates (a renamed file with the same bytes): no server call.
+    # `lock_only` is their display form; `lock_updates` what finish() applies.
     lock_only: tuple[str, ...] = ()
     manifest_digest: str = ""
     lock_serial: int = 0
     endpoint: str = ""
+    lock_updates: tuple[LockUpdate, ...] = ()
 
     @property
     def has_changes(self) -> bool:
