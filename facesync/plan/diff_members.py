@@ -1,0 +1,310 @@
+"""The diff of one group's persons and faces (see facesync.plan.diff).
+
+Pure: reads desired, recorded and observed values, appends to a Collector.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from facesync.digest import text_digest
+from facesync.manifest.model import DesiredFace, DesiredGroup, DesiredPerson
+from facesync.markers import face_user_data, person_key_from_marker, person_user_data
+from facesync.plan.model import Action, Address, Change, LockUpdate, Unmanaged
+from facesync.state.model import (
+    LockedFace,
+    LockedGroup,
+    LockedPerson,
+    ObservedGroup,
+    ObservedPerson,
+    ObservedState,
+)
+
+DRIFT = "deleted on the server; will be created again"
+GONE = "already deleted on the server; forgotten in the lock"
+REMOVED = "not in the manifest"
+
+
+@dataclass
+class Collector:
+    """What the walk finds, in any order; the diff sorts it at the end."""
+
+    observed: ObservedState | None
+    changes: list[Change] = field(default_factory=list)
+    lock_updates: list[LockUpdate] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+
+    @property
+    def refreshed(self) -> bool:
+        return self.observed is not None
+
+    def add(self, address: Address, action: Action, data: dict[str, Any], reason: str = "",
+            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+        self.changes.append(Change(address, action, reason, before, after, data))
+
+    def forget(self, address: Address, data: dict[str, Any], description: str = GONE) -> None:
+        self.lock_updates.append(LockUpdate(address, "forget", description, data))
+
+
+def quoted(text: str | None) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """The service does not tell an unset userData from an empty one."""
+    return (a or "") == (b or "")
+
+
+def same_digest(value: str | None, digest: str | None) -> bool:
+    return text_digest(value or "") == (digest or text_digest(""))
+
+
+# --- creating everything under a person ---------------------------------------------
+
+
+def create_person(out: Collector, group: DesiredGroup, person: DesiredPerson,
+                  reason: str = "") -> None:
+    """A new person (or one lost on the server) and all its faces."""
+    address = Address(group.group_id, person.key)
+    out.add(address, Action.CREATE, {
+        "group_id": group.group_id,
+        "kind": group.kind,
+        "person_key": person.key,
+        "name": person.name,
+        "user_data": person_user_data(person.key, person.user_data),
+    }, reason, after={"name": person.name})
+    for face in person.faces:
+        create_face(out, group, person, face, None)
+
+
+def create_face(out: Collector, group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
+                person_id: str | None, reason: str = "") -> None:
+    out.add(Address(group.group_id, person.key, face.path), Action.CREATE,
+            face_data(group, person, face, person_id), reason, after=face_view(face))
+
+
+def face_data(group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
+              person_id: str | None) -> dict[str, Any]:
+    return {
+        "group_id": group.group_id,
+        "kind": group.kind,
+        "person_key": person.key,
+        "person_id": person_id,
+        "sha256": face.sha256,
+        "path": face.path,
+        "abs_path": str(face.abs_path),
+        "target_face": list(face.target_face) if face.target_face is not None else None,
+        "user_data": face_user_data(face.sha256, face.user_data),
+        "detection_model": face.detection_model,
+    }
+
+
+def face_view(face: DesiredFace | LockedFace) -> dict[str, Any]:
+    target = list(face.target_face) if face.target_face is not None else None
+    return {"sha256": face.sha256, "targetFace": target, "detectionModel": face.detection_model}
+
+
+# --- persons of a kept group -------------------------------------------------------------
+
+
+def diff_persons(out: Collector, group: DesiredGroup, locked: LockedGroup,
+                 seen: ObservedGroup | None) -> None:
+    """Persons of a group that stays (neither new, lost nor replaced)."""
+    wanted = {p.key: p for p in group.persons}
+    recorded = {p.key: p for p in locked.persons}
+    on_server = {p.person_id: p for p in seen.persons} if seen is not None else {}
+    for key in sorted(wanted.keys() | recorded.keys()):
+        want, have = wanted.get(key), recorded.get(key)
+        seen_person = on_server.get(have.person_id) if have is not None else None
+        address = Address(group.group_id, key)
+        if have is None:
+            create_person(out, group, want)  # type: ignore[arg-type]
+        elif want is None:
+            data = {"group_id": group.group_id, "kind": group.kind, "person_key": key}
+            if out.refreshed and seen_person is None:
+                out.forget(address, data)
+            else:
+                out.add(address, Action.DELETE, {**data, "person_id": have.person_id}, REMOVED,
+                        before={"personId": have.person_id})
+        elif out.refreshed and seen_person is None:
+            create_person(out, group, want, DRIFT)
+        else:
+            _update_person(out, group, want, have, seen_person)
+            diff_faces(out, group, want, have, seen_person)
+            _unmanaged_faces(out, group.group_id, have, seen_person)
+
+
+def _update_person(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
+                   seen: ObservedPerson | None) -> None:
+    user_data = person_user_data(want.key, want.user_data)
+    if seen is not None:
+        name_changed = want.name != seen.name
+        data_changed = not same_text(user_data, seen.user_data)
+        old_name: str | None = seen.name
+        old_digest = text_digest(seen.user_data or "")
+    else:
+        name_changed = text_digest(want.name) != have.name_digest
+        data_changed = not same_digest(user_data, have.user_data_digest)
+        old_name, old_digest = None, have.user_data_digest
+    if not (name_changed or data_changed):
+        return
+    reason, before, after = describe_update(
+        want.name if name_changed else None, old_name,
+        (old_digest, text_digest(user_data)) if data_changed else None,
+    )
+    out.add(Address(group.group_id, want.key), Action.UPDATE, {
+        "group_id": group.group_id,
+        "kind": group.kind,
+        "person_key": want.key,
+        "person_id": have.person_id,
+        "name": want.name if name_changed else None,
+        "user_data": user_data if data_changed else None,
+    }, reason, before, after)
+
+
+def describe_update(
+    new_name: str | None, old_name: str | None, digests: tuple[str | None, str | None] | None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Reason, before and after of a name/userData update (userData shown only as digests:
+    it may hold personal text)."""
+    parts, before, after = [], {}, {}
+    if new_name is not None:
+        old = quoted(old_name) if old_name is not None else "(recorded digest)"
+        parts.append(f"name: {old} -> {quoted(new_name)}")
+        if old_name is not None:
+            before["name"] = old_name
+        after["name"] = new_name
+    if digests is not None:
+        parts.append("userData changed")
+        before["userDataDigest"], after["userDataDigest"] = digests
+    return ", ".join(parts), before, after
+
+
+def _unmanaged_faces(out: Collector, group_id: str, have: LockedPerson,
+                     seen: ObservedPerson | None) -> None:
+    if seen is None:
+        return
+    known = {f.persisted_face_id for f in have.faces}
+    for face_id in seen.persisted_face_ids:
+        if face_id not in known:
+            out.unmanaged.append(Unmanaged(f"{group_id}/{have.key}/{face_id}",
+                                           "face not recorded in the lock"))
+
+
+def unmanaged_persons(out: Collector, locked: LockedGroup, seen: ObservedGroup | None) -> int:
+    """List the persons of a managed group that the lock does not know; return how many."""
+    if seen is None:
+        return 0
+    known = {p.person_id for p in locked.persons}
+    count = 0
+    for person in seen.persons:
+        if person.person_id in known:
+            continue
+        count += 1
+        description = f"person {quoted(person.name)}"
+        marker = person_key_from_marker(person.user_data)
+        if marker is not None:
+            description += (f", marked as facesync's {quoted(marker)} "
+                            "(left by an interrupted apply?)")
+        out.unmanaged.append(Unmanaged(f"{locked.group_id}/{person.person_id}", description))
+    return count
+
+
+# --- faces of a kept person ----------------------------------------------------------------
+
+
+def diff_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
+               seen: ObservedPerson | None) -> None:
+    """Faces by sha256; new bytes at a recorded path replace the face that was there."""
+    locked = {f.sha256: f for f in have.faces}
+    wanted = {f.sha256: f for f in want.faces}
+    on_server = set(seen.persisted_face_ids) if seen is not None else None
+    gone = {sha: f for sha, f in locked.items() if sha not in wanted}
+    gone_by_path: dict[str, LockedFace] = {}
+    for old in sorted(gone.values(), key=lambda f: f.sha256):
+        gone_by_path.setdefault(old.path, old)
+    for sha, face in sorted(wanted.items()):
+        old = locked.get(sha)
+        if old is None:
+            old = gone_by_path.pop(face.path, None)
+            if old is not None:
+                del gone[old.sha256]
+            _new_bytes(out, group, want, have, face, old, on_server)
+        elif on_server is not None and old.persisted_face_id not in on_server:
+            create_face(out, group, want, face, have.person_id, DRIFT)
+        else:
+            _kept_face(out, group, want, have, face, old)
+    for _, old in sorted(gone.items()):
+        _removed_face(out, group, have, old, on_server)
+
+
+def _new_bytes(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
+               face: DesiredFace, old: LockedFace | None, on_server: set[str] | None) -> None:
+    if old is None:
+        create_face(out, group, want, face, have.person_id)
+        return
+    reason = "image bytes changed"
+    if on_server is not None and old.persisted_face_id not in on_server:
+        create_face(out, group, want, face, have.person_id, reason)
+        out.forget(Address(group.group_id, want.key, old.path), _face_ref(group, have, old))
+        return
+    data = face_data(group, want, face, have.person_id)
+    data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
+    out.add(Address(group.group_id, want.key, face.path), Action.REPLACE, data,
+            f"{reason} forces replacement", before=face_view(old), after=face_view(face))
+
+
+def _kept_face(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
+               face: DesiredFace, old: LockedFace) -> None:
+    address = Address(group.group_id, want.key, face.path)
+    forced = []
+    if face.target_face != old.target_face:
+        forced.append(f"targetFace: {_box(old.target_face)} -> {_box(face.target_face)}")
+    if face.detection_model != old.detection_model:
+        forced.append(f"detectionModel: {old.detection_model} -> {face.detection_model}")
+    if forced:
+        data = face_data(group, want, face, have.person_id)
+        data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
+        out.add(address, Action.REPLACE, data, ", ".join(forced) + " forces replacement",
+                before=face_view(old), after=face_view(face))
+        return
+    user_data = face_user_data(face.sha256, face.user_data)
+    if not same_digest(user_data, old.user_data_digest):
+        out.add(address, Action.UPDATE, {
+            **_face_ref(group, have, old),
+            "person_id": have.person_id,
+            "persisted_face_id": old.persisted_face_id,
+            "path": face.path,
+            "user_data": user_data,
+        }, "userData changed", before={"userDataDigest": old.user_data_digest},
+            after={"userDataDigest": text_digest(user_data)})
+    elif face.path != old.path:
+        out.lock_updates.append(LockUpdate(
+            address, "move", f"same image as {old.path}; only the lock records the new path",
+            {**_face_ref(group, have, old), "path": face.path},
+        ))
+
+
+def _removed_face(out: Collector, group: DesiredGroup, have: LockedPerson, old: LockedFace,
+                  on_server: set[str] | None) -> None:
+    address = Address(group.group_id, have.key, old.path)
+    if on_server is not None and old.persisted_face_id not in on_server:
+        out.forget(address, _face_ref(group, have, old))
+        return
+    out.add(address, Action.DELETE, {
+        **_face_ref(group, have, old),
+        "person_id": have.person_id,
+        "persisted_face_id": old.persisted_face_id,
+        "path": old.path,
+    }, REMOVED, before={"sha256": old.sha256, "persistedFaceId": old.persisted_face_id})
+
+
+def _face_ref(group: DesiredGroup, have: LockedPerson, face: LockedFace) -> dict[str, Any]:
+    return {"group_id": group.group_id, "kind": group.kind, "person_key": have.key,
+            "sha256": face.sha256}
+
+
+def _box(target: tuple[int, ...] | None) -> str:
+    return "[" + ", ".join(str(v) for v in target) + "]" if target is not None else "whole image"

@@ -1,0 +1,113 @@
+"""Plans for people (Terraform-like lines) and for programs (--json).
+
+The JSON form is documented by schemas/plan.schema.json; it carries no
+absolute paths, no image bytes and no key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from facesync.plan.model import Action, Change, LockUpdate, Plan, Unmanaged
+
+FORMAT_VERSION = 1
+NO_CHANGES = "No changes. Server matches the manifest."
+
+_RESET = "\033[0m"
+_COLORS = {
+    Action.CREATE: "\033[32m",  # green
+    Action.UPDATE: "\033[33m",  # yellow
+    Action.REPLACE: "\033[35m",  # magenta
+    Action.DELETE: "\033[31m",  # red
+    Action.TRAIN: "\033[36m",  # cyan
+}
+_BOLD = "\033[1m"
+_WARN = "\033[1;31m"
+_DIM = "\033[2m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def change_line(change: Change, *, color: bool = False) -> str:
+    """`~ staff/alice  (name: "Alice" -> "Alice Example")`, `* staff  (train: new group)`."""
+    reason = change.reason
+    if change.action is Action.TRAIN:
+        reason = f"train: {reason}" if reason else "train"
+    line = f"{_paint(change.action.symbol, _COLORS[change.action], color)} {change.address}"
+    return f"{line}  ({reason})" if reason else line
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return NO_CHANGES
+    n = plan.counts()
+    return (
+        f"Plan: {n['add']} to add, {n['change']} to change, "
+        f"{n['destroy']} to destroy, {n['train']} to train."
+    )
+
+
+def render_human(plan: Plan, *, color: bool = False) -> str:
+    """The plan as lines of text: changes, unmanaged objects, lock-only updates,
+    warnings, then the summary line. Plain text unless `color`."""
+    blocks: list[list[str]] = []
+    if plan.changes:
+        blocks.append([change_line(c, color=color) for c in plan.changes])
+    if plan.unmanaged:
+        blocks.append(
+            [_paint("Unmanaged (not touched):", _BOLD, color)]
+            + [f"  {u.address}  {u.description}" for u in plan.unmanaged]
+        )
+    if plan.lock_only:
+        blocks.append(
+            [_paint("Lock file only (no server call):", _BOLD, color)]
+            + [f"  {text}" for text in plan.lock_only]
+        )
+    if plan.warnings:
+        blocks.append([_paint(f"WARNING: {w}", _WARN, color) for w in plan.warnings])
+    blocks.append([_paint(summary_line(plan), _BOLD, color)])
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def change_to_json(change: Change) -> dict[str, Any]:
+    return {
+        "address": str(change.address),
+        "action": change.action.value,
+        "type": change.address.type.value,
+        "reason": change.reason,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def unmanaged_to_json(item: Unmanaged) -> dict[str, Any]:
+    return {"address": item.address, "description": item.description}
+
+
+def lock_update_to_json(update: LockUpdate) -> dict[str, Any]:
+    return {
+        "address": str(update.address),
+        "action": update.action,
+        "description": update.description,
+    }
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The machine-readable plan (schemas/plan.schema.json)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "changes": [change_to_json(c) for c in plan.changes],
+        "unmanaged": [unmanaged_to_json(u) for u in plan.unmanaged],
+        "warnings": list(plan.warnings),
+        "lock_only": [lock_update_to_json(u) for u in plan.lock_updates],
+        "summary": plan.counts(),
+        "has_changes": plan.has_changes,
+        "manifest_digest": plan.manifest_digest,
+        "lock_serial": plan.lock_serial,
+        "endpoint": plan.endpoint,
+    }

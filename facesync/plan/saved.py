@@ -1,0 +1,118 @@
+"""Saved plans (`plan -o FILE`, then `apply FILE`), refused once stale.
+
+A saved plan is the --json plan plus the `data` apply needs. It records the
+manifest digest, the lock serial and the endpoint it was made from (never
+the key): if any of them moved, the plan no longer describes the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from facesync.errors import PlanError
+from facesync.plan.model import Action, Address, Change, LockUpdate, Plan, Unmanaged
+from facesync.plan.render import FORMAT_VERSION, change_to_json, lock_update_to_json, plan_to_json
+from facesync.schemas_dir import load_schema
+from facesync.state.lock import write_atomically
+
+
+def plan_file_doc(plan: Plan) -> dict[str, Any]:
+    """The saved form: the JSON plan with every change's and lock update's data."""
+    doc = plan_to_json(plan)
+    doc["changes"] = [{**change_to_json(c), "data": c.data} for c in plan.changes]
+    doc["lock_only"] = [{**lock_update_to_json(u), "data": u.data} for u in plan.lock_updates]
+    return doc
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    text = json.dumps(plan_file_doc(plan), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_atomically(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise PlanError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
+
+
+def load_plan(path: Path) -> Plan:
+    """Read a plan saved by `plan -o`; anything else is a PlanError naming the file."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PlanError(f"no plan file at {path}; save one with `facesync plan -o {path}`") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanError(
+            f"the plan file {path} cannot be read as JSON ({exc}); "
+            "save it again with `facesync plan -o`"
+        ) from exc
+    if isinstance(doc, dict) and doc.get("format_version") not in (None, FORMAT_VERSION):
+        raise PlanError(
+            f"the plan file {path} has format version {doc.get('format_version')!r}; "
+            f"this facesync reads version {FORMAT_VERSION}: plan again"
+        )
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
+        raise PlanError(
+            f"the plan file {path} is not a facesync plan ({where}: {errors[0].message}); "
+            "save it again with `facesync plan -o`"
+        )
+    if any("data" not in c for c in doc["changes"] + doc["lock_only"]):
+        raise PlanError(
+            f"the plan file {path} was printed by `plan --json`, which cannot be applied; "
+            "save a plan with `facesync plan -o FILE`"
+        )
+    return _plan_from_doc(doc)
+
+
+def _plan_from_doc(doc: dict[str, Any]) -> Plan:
+    updates = tuple(
+        LockUpdate(Address.parse(u["address"]), u["action"], u["description"], u["data"])
+        for u in doc["lock_only"]
+    )
+    return Plan(
+        changes=tuple(
+            Change(
+                Address.parse(c["address"]),
+                Action(c["action"]),
+                c["reason"],
+                c["before"],
+                c["after"],
+                c["data"],
+            )
+            for c in doc["changes"]
+        ),
+        unmanaged=tuple(Unmanaged(u["address"], u["description"]) for u in doc["unmanaged"]),
+        warnings=tuple(doc["warnings"]),
+        lock_only=tuple(str(u) for u in updates),
+        manifest_digest=doc["manifest_digest"],
+        lock_serial=doc["lock_serial"],
+        endpoint=doc["endpoint"],
+        lock_updates=updates,
+    )
+
+
+def check_fresh(plan: Plan, *, manifest_digest: str, lock_serial: int, endpoint: str) -> None:
+    """Refuse a plan made from another manifest, lock or endpoint, naming what moved."""
+    moved = []
+    if plan.manifest_digest != manifest_digest:
+        moved.append("the manifest or its images changed")
+    if plan.lock_serial != lock_serial:
+        moved.append(
+            f"the lock file was written since (serial {plan.lock_serial} -> {lock_serial})"
+        )
+    if plan.endpoint != endpoint:
+        moved.append(f"it was made for {plan.endpoint or 'no endpoint'}, not {endpoint}")
+    if moved:
+        raise PlanError(
+            "the saved plan is stale: " + "; ".join(moved)
+            + "; run `facesync plan -o FILE` again"
+        )
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema("plan.schema.json"))
