@@ -1,0 +1,203 @@
+"""Validation against schemas/manifest.schema.json, the one source of the
+format's rules, with jsonschema's errors turned into sentences that say what
+to fix."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from facesync.schemas_dir import load_schema
+
+from .yaml_source import DocPath
+
+SCHEMA_NAME = "manifest.schema.json"
+_DEFS_PREFIX = "#/$defs/"
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment"})
+_TARGET_FACE_PARTS = ("left", "top", "width", "height")
+_TYPE_WORDS = {
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+_MISSING_HINTS = {
+    "version": "add 'version: 1' at the top",
+    "groups": "add 'groups:' with at least one group, or 'groups: {}'",
+    "name": "add the group's display name",
+    "faces": "list 1 to 248 images of the person",
+    "path": "add the image's path",
+}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    path: DocPath  # where the problem is reported
+    line_path: DocPath  # whose line it carries (an unknown key's own line, say)
+    message: str
+
+
+@cache
+def manifest_validator() -> Draft202012Validator:
+    schema = load_schema(SCHEMA_NAME)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with each local `#/$defs/X` reference replaced by its target.
+
+    Same rules, but validating thousands of faces no longer pays for a
+    reference lookup per value. The manifest schema has no recursive references.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$ref"}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_DEFS_PREFIX):
+        target = _inline_refs(defs[ref[len(_DEFS_PREFIX) :]], defs)
+        if set(out) <= _ANNOTATIONS:
+            out = {**target, **out}  # a description beside the $ref wins over the target's
+        else:
+            out["allOf"] = [*out.get("allOf", []), target]
+    elif ref is not None:
+        out["$ref"] = ref
+    return out
+
+
+def schema_problems(data: Any) -> list[SchemaProblem]:
+    """Every way `data` breaks the schema, once each, in document order of discovery."""
+    found: dict[SchemaProblem, None] = {}
+    for error in manifest_validator().iter_errors(data):
+        for problem in _explain(error):
+            found.setdefault(problem)
+    return list(found)
+
+
+def _explain(error: ValidationError) -> Iterator[SchemaProblem]:
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    if "propertyNames" in error.absolute_schema_path:
+        key = error.instance
+        yield SchemaProblem(path, (*path, key), _bad_key_message(path, key))
+    elif keyword == "additionalProperties" and error.validator_value is False:
+        allowed = list(error.schema.get("properties", {}))
+        for key in sorted(k for k in error.instance if k not in allowed):
+            yield SchemaProblem(path, (*path, key), _unknown_key_message(key, allowed))
+    elif keyword == "required":
+        for key in error.validator_value:
+            if key not in error.instance:
+                hint = _MISSING_HINTS.get(key, "add it")
+                yield SchemaProblem(path, path, f"missing required key '{key}': {hint}")
+    else:
+        yield SchemaProblem(path, path, _value_message(error, path))
+
+
+def _bad_key_message(path: DocPath, key: str) -> str:
+    if path and path[-1] == "persons":
+        return f"'{key}' is not a valid person key: use 1-64 of A-Z, a-z, 0-9, ., _ and -"
+    return f"'{key}' is not a valid group id: use 1-64 of a-z, 0-9, _ and -"
+
+
+def _unknown_key_message(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    fix = f"did you mean '{close[0]}'?" if close else "remove it or correct its spelling"
+    return f"unknown key '{key}' (allowed: {', '.join(allowed)}): {fix}"
+
+
+def _value_message(error: ValidationError, path: DocPath) -> str:
+    value, limit, label = error.instance, error.validator_value, _label(path)
+    match error.validator:
+        case "type":
+            return _type_message(label, _expected_words(path, limit), value)
+        case "const":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return f"unsupported manifest version {value}: this facesync reads version {limit}"
+            return f"{label} must be {limit}: write 'version: {limit}'"
+        case "enum":
+            allowed = ", ".join(map(str, limit))
+            return f"'{value}' is not a valid {path[-1]}: use one of {allowed}"
+        case "maxLength":
+            size = len(value)
+            return f"{label} is {size:,} characters long, above the limit of {limit:,}: shorten it"
+        case "minLength":
+            return f"{label} is empty: write at least one character"
+        case "minItems" | "maxItems" if path and path[-1] == "targetFace":
+            count = len(value)
+            return f"targetFace has {count} numbers: give exactly 4, [left, top, width, height]"
+        case "minItems":
+            return "the person lists no faces: add 1 to 248 images"
+        case "maxItems":
+            count = len(value)
+            return f"the person lists {count} faces, more than the limit of {limit}: remove some"
+        case "minimum":
+            return f"{label} is {value}: it must be {limit} or more"
+    return f"{label}: {error.message}"
+
+
+def _label(path: DocPath) -> str:
+    if not path:
+        return "the manifest"
+    last, parent = path[-1], path[-2] if len(path) > 1 else None
+    if isinstance(last, int):
+        if parent == "targetFace" and last < len(_TARGET_FACE_PARTS):
+            return f"targetFace {_TARGET_FACE_PARTS[last]}"
+        return "the face entry" if parent == "faces" else "the item"
+    if len(path) == 2 and path[0] == "groups":
+        return "the group"
+    if len(path) == 4 and path[2] == "persons":
+        return "the person"
+    return f"'{last}'"
+
+
+def _expected_words(path: DocPath, expected: str | list[str]) -> str:
+    if not path:
+        return "a mapping with 'version' and 'groups'"
+    label = _label(path)
+    if label == "the face entry":
+        return "an image path or a mapping with 'path'"
+    if label == "the group":
+        return "a mapping with 'name'"
+    if label == "the person":
+        return "a mapping with 'faces'"
+    kinds = [expected] if isinstance(expected, str) else expected
+    return " or ".join(_TYPE_WORDS.get(kind, kind) for kind in kinds)
+
+
+def _type_message(label: str, expected: str, value: Any) -> str:
+    if value is None:
+        return f"{label} is empty: give it {expected}"
+    found = _describe(value)
+    scalar = found in ("a number", "true or false", "a date")
+    quote = ": put it in quotes" if expected == "text" and scalar else ""
+    return f"{label} must be {expected}, not {found}{quote}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if isinstance(value, bytes):
+        return "binary data"
+    return type(value).__name__
