@@ -1,0 +1,268 @@
+"""One plan change turned into Face API calls, with its checkpoint.
+
+Every successful server mutation is followed at once by `checkpoint(change,
+result)`, before anything else can fail, so the lock never misses an id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from facesync.backends.base import FaceBackend, TrainingInfo
+from facesync.errors import ApiError, FacesyncError, PlanError
+from facesync.plan.model import Action, Change, ResourceType
+
+T = TypeVar("T")
+
+# Waits (s) after a 409 "group is training" / "conflicting operation": the
+# request was refused, so repeating it is safe even for a POST.
+CONFLICT_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+class CheckpointFailed(Exception):
+    """The lock could not record a mutation: the apply must stop at once."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+@dataclass(frozen=True)
+class Outcome:
+    detail: str  # "created (personId ...)", shown in progress lines
+    training: TrainingInfo | None = None
+
+
+@dataclass
+class Context:
+    """What every worker shares during one apply."""
+
+    backend: FaceBackend
+    checkpoint: Callable[[Change, dict], None]
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    stop: threading.Event
+    wait: bool = True
+    training_timeout: float = 600.0
+    person_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def save(self, change: Change, result: dict[str, Any]) -> None:
+        try:
+            self.checkpoint(change, result)
+        except BaseException as exc:
+            raise CheckpointFailed(exc) from exc
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`fn(...)`, repeated after a short wait while the group is busy (409)."""
+        for wait in (*CONFLICT_WAITS, None):
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                if wait is None or not is_busy(exc) or self.stop.is_set():
+                    raise
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def delete(self, fn: Callable[..., None], *args: Any) -> None:
+        """A delete; what is already gone counts as deleted (a retried DELETE
+        that had worked the first time answers 404)."""
+        try:
+            self.call(fn, *args)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+
+def is_busy(exc: ApiError) -> bool:
+    return exc.status == 409 and (
+        exc.code.endswith("TrainingNotFinished") or exc.code == "ConcurrentOperationConflict"
+    )
+
+
+def run_change(change: Change, ctx: Context) -> Outcome:
+    """Make a group, person or face change on the server; raise FacesyncError
+    when it fails (training is `facesync.apply.training`)."""
+    kind = change.address.type
+    if kind is ResourceType.GROUP:
+        return _GROUP[change.action](change, ctx)
+    if kind is ResourceType.PERSON:
+        return _PERSON[change.action](change, ctx)
+    return _FACE[change.action](change, ctx)
+
+
+# --- groups -------------------------------------------------------------------------
+
+
+def _create_group(change: Change, ctx: Context) -> Outcome:
+    d, api = change.data, ctx.backend
+    if change.action is Action.REPLACE:
+        ctx.delete(api.delete_group, d.get("old_kind") or d["kind"], d["group_id"])
+    ctx.call(
+        api.create_group,
+        d["kind"],
+        d["group_id"],
+        d["name"],
+        d.get("user_data"),
+        d["recognition_model"],
+    )
+    ctx.save(change, {})
+    return Outcome("replaced" if change.action is Action.REPLACE else "created")
+
+
+def _update_group(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    if d.get("name") is not None or d.get("user_data") is not None:
+        ctx.call(
+            ctx.backend.update_group, d["kind"], d["group_id"], d.get("name"), d.get("user_data")
+        )
+    ctx.save(change, {})
+    return Outcome("updated")
+
+
+def _delete_group(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    ctx.delete(ctx.backend.delete_group, d["kind"], d["group_id"])
+    ctx.save(change, {})
+    return Outcome("deleted")
+
+
+# --- persons ----------------------------------------------------------------------------
+
+
+def _create_person(change: Change, ctx: Context) -> Outcome:
+    d, api = change.data, ctx.backend
+    if change.action is Action.REPLACE and d.get("person_id"):
+        ctx.delete(api.delete_person, d["kind"], d["group_id"], d["person_id"])
+    person_id = ctx.call(api.create_person, d["kind"], d["group_id"], d["name"], d.get("user_data"))
+    with ctx.lock:
+        ctx.person_ids[(d["group_id"], d["person_key"])] = person_id
+    ctx.save(change, {"person_id": person_id})
+    return Outcome(f"created (personId {person_id})")
+
+
+def _update_person(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    if d.get("name") is not None or d.get("user_data") is not None:
+        ctx.call(
+            ctx.backend.update_person,
+            d["kind"],
+            d["group_id"],
+            d["person_id"],
+            d.get("name"),
+            d.get("user_data"),
+        )
+    ctx.save(change, {})
+    return Outcome("updated")
+
+
+def _delete_person(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    ctx.delete(ctx.backend.delete_person, d["kind"], d["group_id"], d["person_id"])
+    ctx.save(change, {})
+    return Outcome("deleted")
+
+
+# --- faces --------------------------------------------------------------------------------
+
+
+def _add_face(change: Change, ctx: Context) -> Outcome:
+    d, api = change.data, ctx.backend
+    person_id = _person_id(change, ctx)
+    image = read_image(change)
+    old = d.get("old_persisted_face_id") if change.action is Action.REPLACE else None
+    if old:
+        ctx.delete(api.delete_face, d["kind"], d["group_id"], person_id, old)
+        ctx.save(change, {})  # the old face is gone: the lock forgets it now
+    target = d.get("target_face")
+    face_id = ctx.call(
+        api.add_face,
+        d["kind"],
+        d["group_id"],
+        person_id,
+        image,
+        user_data=d.get("user_data"),
+        target_face=tuple(target) if target is not None else None,
+        detection_model=d.get("detection_model"),
+    )
+    ctx.save(change, {"persisted_face_id": face_id})
+    verb = "replaced" if change.action is Action.REPLACE else "added"
+    return Outcome(f"{verb} (persistedFaceId {face_id})")
+
+
+def _update_face(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    ctx.call(
+        ctx.backend.update_face,
+        d["kind"],
+        d["group_id"],
+        d["person_id"],
+        d["persisted_face_id"],
+        d["user_data"],
+    )
+    ctx.save(change, {})
+    return Outcome("updated")
+
+
+def _delete_face(change: Change, ctx: Context) -> Outcome:
+    d = change.data
+    ctx.delete(
+        ctx.backend.delete_face, d["kind"], d["group_id"], d["person_id"], d["persisted_face_id"]
+    )
+    ctx.save(change, {})
+    return Outcome("deleted")
+
+
+def read_image(change: Change) -> bytes:
+    """The face's bytes, refused if they are not the bytes the plan saw."""
+    d = change.data
+    path = Path(d["abs_path"])
+    try:
+        image = path.read_bytes()
+    except OSError as exc:
+        raise FacesyncError(
+            f"{change.address}: cannot read {d.get('path', path)}: {exc.strerror or exc}; "
+            "restore the file or plan again"
+        ) from None
+    if hashlib.sha256(image).hexdigest() != d["sha256"]:
+        raise PlanError(
+            f"{change.address}: {d.get('path', path)} changed since the plan was made; "
+            "run facesync plan again"
+        )
+    return image
+
+
+def _person_id(change: Change, ctx: Context) -> str:
+    d = change.data
+    person_id = d.get("person_id")
+    if not person_id:
+        with ctx.lock:
+            person_id = ctx.person_ids.get((d["group_id"], d["person_key"]))
+    if not person_id:
+        raise PlanError(f"{change.address}: the plan does not say which person to add it to")
+    return person_id
+
+
+_GROUP = {
+    Action.CREATE: _create_group,
+    Action.REPLACE: _create_group,
+    Action.UPDATE: _update_group,
+    Action.DELETE: _delete_group,
+}
+_PERSON = {
+    Action.CREATE: _create_person,
+    Action.REPLACE: _create_person,
+    Action.UPDATE: _update_person,
+    Action.DELETE: _delete_person,
+}
+_FACE = {
+    Action.CREATE: _add_face,
+    Action.REPLACE: _add_face,
+    Action.UPDATE: _update_face,
+    Action.DELETE: _delete_face,
+}

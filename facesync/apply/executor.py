@@ -1,0 +1,271 @@
+"""Run a plan against a backend: dependency order, parallel across persons,
+one call at a time per person, a checkpoint after every success.
+
+The main thread schedules; worker threads make calls and checkpoint. When a
+change fails, the changes that need it are skipped and only the failure is
+reported (Terraform's walker does the same). An unreachable endpoint or Ctrl-C
+stops new work; calls already in flight finish and are recorded first.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from facesync.apply.actions import CheckpointFailed, Context, Outcome, run_change
+from facesync.apply.progress import FAILED, SKIPPED, SUCCEEDED, ProgressSink, planned_calls
+from facesync.apply.training import TrainingError, run_training
+from facesync.backends.base import FaceBackend, TrainingInfo
+from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
+from facesync.plan.graph import ExecutionGraph, build_graph
+from facesync.plan.model import Action, Change, Plan
+
+
+@dataclass
+class ApplyReport:
+    succeeded: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, FacesyncError]] = field(default_factory=list)  # root causes
+    skipped: list[Change] = field(default_factory=list)  # needed a change that failed
+    training: dict[str, TrainingInfo] = field(default_factory=dict)
+    calls: int = 0  # backend operations made (training polls included)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def execute(
+    plan: Plan,
+    backend: FaceBackend,
+    *,
+    checkpoint: Callable[[Change, dict], None],
+    parallelism: int = 8,
+    train: bool = True,
+    wait: bool = True,
+    training_timeout: float = 600.0,
+    progress: ProgressSink | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ApplyReport:
+    """Apply `plan`; see the module docstring. `sleep`/`clock` exist for tests."""
+    changes = [c for c in plan.changes if train or c.action is not Action.TRAIN]
+    stop = threading.Event()
+    counting = _Counting(backend)
+    ctx = Context(
+        backend=counting,  # type: ignore[arg-type]
+        checkpoint=checkpoint,
+        sleep=sleep or stop.wait,  # stop.wait: a Ctrl-C cuts polling waits short
+        clock=clock,
+        stop=stop,
+        wait=wait,
+        training_timeout=training_timeout,
+    )
+    run = _Run(build_graph(changes), ctx, max(1, parallelism), progress)
+    started = time.monotonic()
+    try:
+        run.go()
+    finally:
+        run.report.calls = counting.calls
+        run.report.seconds = time.monotonic() - started
+    return run.report
+
+
+class _Run:
+    """Scheduler state of one execute() call (main thread only)."""
+
+    def __init__(
+        self, graph: ExecutionGraph, ctx: Context, parallelism: int, progress: ProgressSink | None
+    ) -> None:
+        self.graph, self.ctx, self.parallelism, self.progress = graph, ctx, parallelism, progress
+        self.report = ApplyReport()
+        self.followers = graph.dependents()
+        self.waiting = {n.index: len(n.waits_for) for n in graph.nodes}
+        self.status: dict[int, str] = {}
+        self.doomed: set[int] = set()
+        self.ready = [(n.priority, n.index) for n in graph.nodes if not n.waits_for]
+        heapq.heapify(self.ready)
+        self.in_flight: dict[Future[Outcome], int] = {}
+        self.halted = False
+        self.fatal: BaseException | None = None
+
+    def go(self) -> None:
+        pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="facesync-apply")
+        patient = True  # wait for in-flight calls when leaving
+        try:
+            self._loop(pool)
+        except KeyboardInterrupt:
+            self._halt()
+            try:
+                self._drain()
+            except KeyboardInterrupt:
+                patient = False  # a second Ctrl-C: stop waiting; workers still checkpoint
+            self._finish_report()
+            err = Interrupted(
+                f"interrupted: {len(self.report.succeeded)} of {len(self.graph.nodes)} changes "
+                "were made and recorded in the lock; run facesync apply again to finish"
+            )
+            err.report = self.report  # type: ignore[attr-defined]
+            raise err from None
+        finally:
+            pool.shutdown(wait=patient, cancel_futures=True)
+        self._finish_report()
+        if self.fatal is not None:
+            raise self.fatal
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while True:
+            self._fill(pool)
+            if not self.in_flight:
+                return
+            done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: self.in_flight[f]):
+                self._collect(future)
+
+    def _drain(self) -> None:
+        while self.in_flight:
+            done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: self.in_flight[f]):
+                self._collect(future)
+
+    def _fill(self, pool: ThreadPoolExecutor) -> None:
+        while self.ready and not self.halted and len(self.in_flight) < self.parallelism:
+            _, i = heapq.heappop(self.ready)
+            if self._pointless(i):
+                self._settle(i, SKIPPED, "every change it follows failed or was skipped")
+                continue
+            node = self.graph.nodes[i]
+            run = run_training if node.change.action is Action.TRAIN else run_change
+            self.in_flight[pool.submit(run, node.change, self.ctx)] = i
+
+    def _pointless(self, i: int) -> bool:
+        """A training whose every prerequisite failed or was skipped: nothing new
+        to train (the lock still says the group needs it)."""
+        node = self.graph.nodes[i]
+        if node.change.action is not Action.TRAIN or not node.after:
+            return False
+        return all(self.status.get(j) != SUCCEEDED for j in node.after)
+
+    def _collect(self, future: Future[Outcome]) -> None:
+        i = self.in_flight.pop(future)
+        change = self.graph.nodes[i].change
+        try:
+            outcome = future.result()
+        except FacesyncError as exc:
+            self._failed(i, change, exc)
+            return
+        except CheckpointFailed as exc:
+            self._fatal(i, exc.original)
+            return
+        except Exception as exc:  # a bug: stop cleanly, then show it
+            self._fatal(i, exc)
+            return
+        if outcome.training is not None:
+            self.report.training[change.data["group_id"]] = outcome.training
+        self._settle(i, SUCCEEDED, outcome.detail)
+
+    def _failed(self, i: int, change: Change, exc: FacesyncError) -> None:
+        if isinstance(exc, TrainingError):
+            self.report.training[change.data["group_id"]] = exc.info
+        if isinstance(exc, ApiUnreachableError):
+            self._halt()  # every other call would fail the same way
+        elif isinstance(exc, ApiError):
+            exc = _at(exc, str(change.address))
+        self.report.failed.append((change, exc))
+        self._settle(i, FAILED, _reason(exc, change))
+
+    def _fatal(self, i: int, exc: BaseException) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+        self._halt()
+        self.status[i] = FAILED
+
+    def _halt(self) -> None:
+        self.halted = True
+        self.ctx.stop.set()
+
+    def _settle(self, i: int, status: str, detail: str) -> None:
+        """Record node i's outcome and release what waited for it."""
+        todo = [(i, status, detail)]
+        while todo:
+            j, st, why = todo.pop()
+            self.status[j] = st
+            change = self.graph.nodes[j].change
+            if st == SUCCEEDED:
+                self.report.succeeded.append(change)
+            elif st == SKIPPED:
+                self.report.skipped.append(change)
+            if self.progress is not None:
+                self.progress.change_finished(change, st, why, planned_calls(change))
+            for k in self.followers[j]:
+                if k in self.status:
+                    continue
+                if st != SUCCEEDED and j in self.graph.nodes[k].requires:
+                    self.doomed.add(k)
+                self.waiting[k] -= 1
+                if self.waiting[k] == 0:
+                    if k in self.doomed:
+                        todo.append((k, SKIPPED, f"{change.address} was not {_done_word(change)}"))
+                    else:
+                        heapq.heappush(self.ready, (self.graph.nodes[k].priority, k))
+
+    def _finish_report(self) -> None:
+        for node in self.graph.nodes:
+            if node.index not in self.status:
+                self.status[node.index] = SKIPPED
+                self.report.skipped.append(node.change)
+                if self.progress is not None:
+                    self.progress.change_finished(
+                        node.change, SKIPPED, "apply stopped", planned_calls(node.change)
+                    )
+        order = {id(n.change): n.index for n in self.graph.nodes}
+        self.report.succeeded.sort(key=lambda c: order[id(c)])
+        self.report.skipped.sort(key=lambda c: order[id(c)])
+        self.report.failed.sort(key=lambda f: order[id(f[0])])
+
+
+def _at(exc: ApiError, address: str) -> ApiError:
+    """The same error, told about the manifest address instead of server ids."""
+    if type(exc) is not ApiError or exc.address == address:
+        return exc
+    return ApiError(
+        exc.status, exc.code, exc.service_message, operation=exc.operation, address=address
+    )
+
+
+def _reason(exc: FacesyncError, change: Change) -> str:
+    text = str(exc)
+    prefix = f"{change.address}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _done_word(change: Change) -> str:
+    return {Action.DELETE: "deleted", Action.UPDATE: "updated", Action.TRAIN: "trained"}.get(
+        change.action, "created"
+    )
+
+
+class _Counting:
+    """Counts the backend operations the executor makes (any thread)."""
+
+    def __init__(self, backend: FaceBackend) -> None:
+        self._backend = backend
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._backend, name)
+        if not callable(target):
+            return target
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls += 1
+            return target(*args, **kwargs)
+
+        return counted
