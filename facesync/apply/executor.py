@@ -173,7 +173,8 @@ class _Run:
         if isinstance(exc, TrainingError):
             self.report.training[change.data["group_id"]] = exc.info
         if isinstance(exc, ApiUnreachableError):
-            self._halt()  # every other call would fail the same way
+            if not getattr(exc, "ambiguous", False):
+                self._halt()  # the endpoint is gone: every other call would fail the same way
         elif isinstance(exc, ApiError):
             exc = _at(exc, str(change.address))
         self.report.failed.append((change, exc))

@@ -5,6 +5,11 @@ burst above the tier's rate is refused with 429 even when the average is
 fine. The limiter therefore hands out evenly spaced start times: call n may
 start no earlier than call n-1 plus 1/rate. A 429 pauses every thread, not
 only the one that was refused, because the window is shared.
+
+The spacing keeps a little headroom below the nominal rate: with calls exactly
+1/rate apart, the 11th call of an S0 client lands right on the edge of the
+server's one-second window, and the slightest jitter in when requests arrive
+turns it into a 429 (and a pause of at least a second).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+HEADROOM = 0.03  # run at 97 % of the nominal rate
 
 
 class RateLimiter:
@@ -23,11 +30,12 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        headroom: float = HEADROOM,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive or None")
         self.rate = rate
-        self._interval = 0.0 if rate is None else 1.0 / rate
+        self._interval = 0.0 if rate is None else 1.0 / (rate * (1.0 - headroom))
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()

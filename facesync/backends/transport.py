@@ -193,6 +193,8 @@ class Transport:
         # One sentence naming the endpoint, not the generic "X failed: ..." form.
         err.message = sentence
         err.args = (sentence,)
+        # The request may have reached the server: one lost answer, not a dead endpoint.
+        err.ambiguous = failure.sent  # type: ignore[attr-defined]
         return err
 
     def _scrub(self, text: str) -> str:
