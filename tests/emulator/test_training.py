@@ -5,15 +5,23 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import pytest
+
 from .support import (
     ISO_UTC_RE,
+    LARGE_PERSON_GROUP,
+    PERSON_GROUP,
     Api,
     Kind,
     Photos,
     add_face,
+    create_group,
     create_person,
+    detect,
+    expect_empty,
     expect_error,
     expect_json,
+    identify,
     train,
     wait_for_training,
 )
@@ -83,14 +91,33 @@ def test_created_date_time_is_when_the_latest_training_was_queued(
     assert when(second["lastSuccessfulTrainingDateTime"]) >= when(second["createdDateTime"])
 
 
-def test_a_person_without_faces_makes_training_fail_with_a_message(
-    api: Api, kind: Kind, group: str, photos: Photos
+def test_training_a_group_without_persons_fails_with_a_message(
+    api: Api, kind: Kind, group: str
 ) -> None:
-    enrol_one(api, kind, group, photos)
+    status = train(api, kind, group)
+    assert status["status"] == "failed"
+    assert isinstance(status["message"], str) and status["message"]
+    assert status.get("lastSuccessfulTrainingDateTime") is None
+
+
+def test_training_a_group_whose_persons_have_no_faces_fails_with_a_message(
+    api: Api, kind: Kind, group: str
+) -> None:
     create_person(api, kind, group, "No Face")
     status = train(api, kind, group)
     assert status["status"] == "failed"
     assert isinstance(status["message"], str) and status["message"]
+
+
+def test_a_failed_training_keeps_the_last_success(
+    api: Api, kind: Kind, group: str, photos: Photos
+) -> None:
+    person = enrol_one(api, kind, group, photos)
+    done = train(api, kind, group)
+    expect_empty(api.delete(kind.path(group, "persons", person)))
+    failed = train(api, kind, group)
+    assert failed["status"] == "failed"
+    assert failed["lastSuccessfulTrainingDateTime"] == done["lastSuccessfulTrainingDateTime"]
 
 
 def test_changes_after_training_leave_the_status_succeeded(
@@ -102,3 +129,93 @@ def test_changes_after_training_leave_the_status_succeeded(
     now = expect_json(api.get(kind.path(group, "training")))
     assert now["status"] == "succeeded"
     assert now["lastSuccessfulTrainingDateTime"] == done["lastSuccessfulTrainingDateTime"]
+
+
+# ---- while a group trains (the emulator's training lasts long enough to be seen) ----
+
+
+def trained_group(api: Api, kind: Kind, photos: Photos) -> tuple[str, str, str]:
+    """A group that trained once: (group, person, face)."""
+    group = create_group(api, kind, recognitionModel="recognition_04")
+    person = create_person(api, kind, group)
+    face = add_face(api, kind, group, person, photos.small_face)
+    assert train(api, kind, group)["status"] == "succeeded"
+    return group, person, face
+
+
+def start_training(api: Api, kind: Kind, group: str) -> None:
+    assert api.post(kind.path(group, "train")).status_code == 202
+    assert expect_json(api.get(kind.path(group, "training")))["status"] == "running"
+
+
+WRITES_REFUSED_WHILE_TRAINING = {
+    "add face": lambda api, k, g, p, f, img: api.post_image(
+        k.path(g, "persons", p, "persistedfaces"), img
+    ),
+    "update person": lambda api, k, g, p, f, img: api.patch(
+        k.path(g, "persons", p), json={"name": "New"}
+    ),
+    "delete person": lambda api, k, g, p, f, img: api.delete(k.path(g, "persons", p)),
+    "create person": lambda api, k, g, p, f, img: api.post(
+        k.path(g, "persons"), json={"name": "Late"}
+    ),
+    "delete face": lambda api, k, g, p, f, img: api.delete(
+        k.path(g, "persons", p, "persistedfaces", f)
+    ),
+    "delete group": lambda api, k, g, p, f, img: api.delete(k.path(g)),
+    "train again": lambda api, k, g, p, f, img: api.post(k.path(g, "train")),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES_REFUSED_WHILE_TRAINING))
+def test_writes_to_a_person_group_under_training_are_409(
+    api: Api, photos: Photos, write: str
+) -> None:
+    kind = PERSON_GROUP
+    group, person, face = trained_group(api, kind, photos)
+    before = expect_json(api.get(kind.path(group, "persons")))
+    start_training(api, kind, group)
+    resp = WRITES_REFUSED_WHILE_TRAINING[write](api, kind, group, person, face, photos.small_face)
+    expect_error(resp, 409, kind.training_not_finished, kind.msg_under_training())
+    assert wait_for_training(api, kind, group)["status"] == "succeeded"
+    assert expect_json(api.get(kind.path(group, "persons"))) == before
+
+
+@pytest.mark.parametrize("write", ["delete group", "train again"])
+def test_a_large_group_under_training_refuses_group_level_writes(
+    api: Api, photos: Photos, write: str
+) -> None:
+    kind = LARGE_PERSON_GROUP
+    group, person, face = trained_group(api, kind, photos)
+    start_training(api, kind, group)
+    resp = WRITES_REFUSED_WHILE_TRAINING[write](api, kind, group, person, face, photos.small_face)
+    expect_error(resp, 409, kind.training_not_finished, kind.msg_under_training())
+    wait_for_training(api, kind, group)
+    assert api.get(kind.path(group)).status_code == 200
+
+
+def test_identify_against_a_person_group_under_training_is_409(api: Api, photos: Photos) -> None:
+    kind = PERSON_GROUP
+    group, _, _ = trained_group(api, kind, photos)
+    [face] = detect(api, photos.small_face, recognitionModel="recognition_04")
+    start_training(api, kind, group)
+    resp = api.post("/identify", json={"faceIds": [face["faceId"]], "personGroupId": group})
+    expect_error(resp, 409, kind.training_not_finished, kind.msg_under_training())
+
+
+def test_a_large_group_under_training_still_identifies_with_its_last_training(
+    api: Api, photos: Photos
+) -> None:
+    kind = LARGE_PERSON_GROUP
+    group, person, _ = trained_group(api, kind, photos)
+    [face] = detect(api, photos.small_face, recognitionModel="recognition_04")
+    start_training(api, kind, group)
+    [result] = identify(api, [face["faceId"]], largePersonGroupId=group)
+    assert result["candidates"][0]["personId"] == person
+
+
+def test_a_group_can_be_read_while_it_trains(api: Api, kind: Kind, photos: Photos) -> None:
+    group, person, _ = trained_group(api, kind, photos)
+    start_training(api, kind, group)
+    assert expect_json(api.get(kind.path(group)))[kind.id_field] == group
+    assert [p["personId"] for p in expect_json(api.get(kind.path(group, "persons")))] == [person]
