@@ -1,0 +1,163 @@
+"""The hash cache in .facesync/hashes.json: a re-load reads no unchanged photo."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from facesync.manifest import faces
+from facesync.manifest.hash_cache import CACHE_FILE
+from facesync.manifest.load import load_manifest
+from facesync.state.local_dir import LOCAL_DIR_NAME
+
+from .support import PAST_NS, age, one_person, write_image, write_manifest
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The name of every image file the loader reads."""
+    seen: list[str] = []
+    real = faces.read_image_bytes
+
+    def counting(path: Path) -> bytes:
+        seen.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(faces, "read_image_bytes", counting)
+    return seen
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    for i in range(3):
+        write_image(tmp_path, f"faces/{i}.png", seed=i)
+    return write_manifest(tmp_path, one_person("- faces/*.png"))
+
+
+def _cache(folder: Path) -> Path:
+    return folder / LOCAL_DIR_NAME / CACHE_FILE
+
+
+def test_a_second_load_reads_no_unchanged_photo(manifest: Path, reads: list[str]) -> None:
+    first = load_manifest(manifest)
+    assert sorted(reads) == ["0.png", "1.png", "2.png"]
+    reads.clear()
+    assert load_manifest(manifest) == first
+    assert reads == []
+
+
+def test_a_changed_mtime_rehashes_only_that_photo(manifest: Path, reads: list[str]) -> None:
+    load_manifest(manifest)
+    reads.clear()
+    age(manifest.parent / "faces" / "1.png", PAST_NS + 10**9)
+    load_manifest(manifest)
+    assert reads == ["1.png"]
+
+
+def test_changed_bytes_give_a_new_hash(manifest: Path) -> None:
+    before = {f.path: f.sha256 for f in load_manifest(manifest).groups[0].persons[0].faces}
+    write_image(manifest.parent, "faces/1.png", seed=99)
+    age(manifest.parent / "faces" / "1.png", PAST_NS + 10**9)
+    after = {f.path: f.sha256 for f in load_manifest(manifest).groups[0].persons[0].faces}
+    assert after["faces/1.png"] != before["faces/1.png"]
+    assert after["faces/0.png"] == before["faces/0.png"]
+
+
+def test_the_cache_lives_in_the_local_folder_that_git_ignores(manifest: Path) -> None:
+    load_manifest(manifest)
+    body = json.loads(_cache(manifest.parent).read_text())
+    assert body["version"] == 1
+    assert sorted(body["entries"]) == ["faces/0.png", "faces/1.png", "faces/2.png"]
+    entry = body["entries"]["faces/0.png"]
+    assert set(entry) == {"size", "mtime_ns", "sha256", "width", "height", "format"}
+    assert (manifest.parent / LOCAL_DIR_NAME / ".gitignore").is_file()
+
+
+def test_the_cache_is_written_only_when_something_changed(manifest: Path) -> None:
+    load_manifest(manifest)
+    cache = _cache(manifest.parent)
+    os.utime(cache, ns=(1, 1))
+    load_manifest(manifest)
+    assert cache.stat().st_mtime_ns == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[]",
+        b'{"version": 2, "entries": {}}',
+        b'{"version": 1, "entries": []}',
+        b'{"version": 1, "entries": {"faces/0.png": {"size": "x"}}}',
+        b'{"version": 1, "entries": {"faces/0.png": 5}}',
+        b"\xff\xfe",
+    ],
+)
+def test_a_corrupt_cache_is_ignored_and_rebuilt(
+    manifest: Path, reads: list[str], content: bytes
+) -> None:
+    expected = load_manifest(manifest)
+    _cache(manifest.parent).write_bytes(content)
+    reads.clear()
+    assert load_manifest(manifest) == expected
+    assert len(reads) == 3
+    reads.clear()
+    load_manifest(manifest)
+    assert reads == []
+
+
+def test_a_lying_cache_entry_for_another_size_is_not_trusted(
+    manifest: Path, reads: list[str]
+) -> None:
+    load_manifest(manifest)
+    body = json.loads(_cache(manifest.parent).read_text())
+    body["entries"]["faces/0.png"]["size"] += 1
+    _cache(manifest.parent).write_text(json.dumps(body))
+    reads.clear()
+    load_manifest(manifest)
+    assert reads == ["0.png"]
+
+
+def test_without_the_cache_every_photo_is_read_and_nothing_written(
+    manifest: Path, reads: list[str]
+) -> None:
+    load_manifest(manifest, use_cache=False)
+    load_manifest(manifest, use_cache=False)
+    assert len(reads) == 6
+    assert not _cache(manifest.parent).exists()
+
+
+def test_a_photo_modified_just_now_is_not_cached_yet(tmp_path: Path, reads: list[str]) -> None:
+    # Its mtime could still tick without a size change; hashing it again is cheap insurance.
+    write_image(tmp_path, "faces/a.png")
+    os.utime(tmp_path / "faces" / "a.png")
+    manifest = write_manifest(tmp_path, one_person("- faces/a.png"))
+    load_manifest(manifest)
+    load_manifest(manifest)
+    assert reads == ["a.png", "a.png"]
+
+
+def test_a_bad_image_is_never_cached(tmp_path: Path, reads: list[str]) -> None:
+    write_image(tmp_path, "faces/a.jpg", b"text\n" * 300)
+    manifest = write_manifest(tmp_path, one_person("- faces/a.jpg"))
+    for _ in range(2):
+        with pytest.raises(Exception, match="is not a JPEG"):
+            load_manifest(manifest)
+    assert reads == ["a.jpg", "a.jpg"]
+
+
+def test_entries_of_deleted_photos_are_dropped_on_the_next_write(manifest: Path) -> None:
+    load_manifest(manifest)
+    (manifest.parent / "faces" / "2.png").unlink()
+    write_image(manifest.parent, "faces/3.png", seed=3)
+    load_manifest(manifest)
+    entries = json.loads(_cache(manifest.parent).read_text())["entries"]
+    assert sorted(entries) == ["faces/0.png", "faces/1.png", "faces/3.png"]
+
+
+def test_an_unwritable_local_folder_is_not_an_error(manifest: Path) -> None:
+    (manifest.parent / LOCAL_DIR_NAME).write_text("a file where the folder should be")
+    assert load_manifest(manifest).groups
