@@ -1,0 +1,218 @@
+"""Start and stop the emulator: in-process on a background thread, or in the foreground.
+
+Binds to 127.0.0.1 by default and refuses any other address without a key.
+One emulator at a time owns a data folder (a lock file), so two processes never
+train or cache the same groups.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from facesync.emulator import vision
+from facesync.emulator.app import Pipeline, create_app
+from facesync.emulator.faults import FaultInjector
+from facesync.emulator.handlers import Services
+from facesync.emulator.limiter import RateLimiter
+from facesync.emulator.models import FaceService
+from facesync.emulator.recognition import Recognition
+from facesync.emulator.store import Store, StoreError
+from facesync.emulator.training import IndexCache, Trainer
+from facesync.errors import ConfigError
+from facesync.limits import TIER_RATES
+
+LOCK_NAME = "emulator.lock"
+STOP_GRACE_SECONDS = 10
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    data_dir: Path
+    key: str | None = None  # None -> a random key is generated
+    host: str = "127.0.0.1"
+    port: int = 5005  # 0 -> any free port
+    tier: str = "unlimited"  # "free" | "S0" | "unlimited"
+    latency_ms: int = 0
+    fault_rate: float = 0.0  # 0..1, mutating requests only
+    fault_seed: int | None = None  # makes fault injection reproducible
+
+    def validate(self) -> None:
+        if self.key is not None and not _usable_key(self.key):
+            raise ConfigError(
+                "The emulator key must be 1 to 256 printable ASCII characters without spaces."
+            )
+        if not is_loopback(self.host) and self.key is None:
+            raise ConfigError(
+                f"Refusing to serve on {self.host} without a key: pass --key, or keep the"
+                " default host 127.0.0.1."
+            )
+        if self.tier not in TIER_RATES:
+            tiers = ", ".join(sorted(TIER_RATES))
+            raise ConfigError(f"Unknown tier {self.tier!r}: use one of {tiers}.")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ConfigError(f"The fault rate must be between 0 and 1, not {self.fault_rate}.")
+        if self.latency_ms < 0:
+            raise ConfigError(f"The latency must be 0 ms or more, not {self.latency_ms}.")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"The port must be between 0 and 65535, not {self.port}.")
+
+
+def _usable_key(key: str) -> bool:
+    return 0 < len(key) <= 256 and all(33 <= ord(char) <= 126 for char in key)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines go to the debug log, not stderr; idle clients time out."""
+
+    timeout = 60
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s", self.command, self.path, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 (werkzeug's name)
+        log.debug(message, *args)
+
+
+class RunningEmulator:
+    """An emulator serving on a background thread until stop()."""
+
+    def __init__(
+        self, server: BaseWSGIServer, pipeline: Pipeline, trainer: Trainer, store: Store,
+        lock: FileLock, host: str,
+    ) -> None:  # fmt: skip
+        self._server = server
+        self._pipeline = pipeline
+        self._trainer = trainer
+        self._store = store
+        self._lock = lock
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{server.server_port}"
+        self.key = pipeline.key
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="facesync-emulator", daemon=True
+        )
+        self._stopped = False
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, let running requests and trainings end, close the data."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._pipeline.in_flight.wait_idle(STOP_GRACE_SECONDS)
+        self._trainer.stop()
+        self._store.close()
+        self._lock.release()
+
+
+def start_emulator(config: EmulatorConfig) -> RunningEmulator:
+    """Serve on a background thread; returns once the socket listens."""
+    config.validate()
+    vision.require_vision()
+    lock = _lock_data_dir(config.data_dir)
+    try:
+        store = Store(config.data_dir)
+    except StoreError as error:
+        lock.release()
+        raise ConfigError(str(error)) from None
+    indexes = IndexCache()
+    trainer = Trainer(store, indexes)
+    services = Services(
+        FaceService(store, config.tier, vision.analyse),
+        trainer,
+        Recognition(store, vision.analyse, indexes),
+    )
+    pipeline = Pipeline(
+        services,
+        key=config.key if config.key is not None else secrets.token_hex(16),
+        limiter=RateLimiter(config.tier),
+        faults=FaultInjector(config.fault_rate, config.fault_seed),
+        latency_ms=config.latency_ms,
+    )
+    try:
+        server = make_server(
+            config.host, config.port, create_app(pipeline), threaded=True,
+            request_handler=_QuietHandler,
+        )  # fmt: skip
+    except (OSError, SystemExit) as error:
+        store.close()
+        lock.release()
+        raise ConfigError(
+            f"Cannot listen on {config.host}:{config.port} ({error}): choose another --port."
+        ) from None
+    trainer.resume()
+    threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
+    return RunningEmulator(server, pipeline, trainer, store, lock, config.host)
+
+
+def _lock_data_dir(data_dir: Path) -> FileLock:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot use {data_dir} as the emulator's data folder: {error}."
+        ) from None
+    lock = FileLock(str(data_dir / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"Another emulator is using {data_dir}: stop it or pass another --data folder."
+        ) from None
+    return lock
+
+
+def _warm_up() -> None:
+    """Load the dlib models early, so that the first add-face is not slower."""
+    try:
+        vision._models()
+    except Exception:  # reported again, clearly, by the first request that needs them
+        log.debug("loading the face models failed", exc_info=True)
+
+
+def serve(config: EmulatorConfig, announce: Callable[[str], None] = print) -> None:
+    """Serve in the foreground until Ctrl-C (or SIGTERM)."""
+    running = start_emulator(config)
+    announce(
+        f"Face API emulator on {running.url}/face/v1.0 — key: {running.key}"
+        f" (set FACESYNC_ENDPOINT={running.url} and FACESYNC_KEY={running.key})"
+    )
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,176 @@
+"""Training: POST train queues it, a background thread builds the group's index.
+
+The status goes straight to `running` (no recording of the service ever shows
+the queued state) and then to `succeeded` or `failed`. Training fails, as the
+service's docs say, when the group has no person or no persisted face at all;
+persons without faces are fine and are simply never candidates. Training takes
+at least TRAINING_MIN_SECONDS so that a client polling right after train sees
+`running` once, as it does against the service. A training that was running
+when the emulator stopped is run again at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from facesync.emulator import errors, validation
+from facesync.emulator.index import Index
+from facesync.emulator.kinds import KIND_BY_NAME, GroupKind
+from facesync.emulator.models import group_row, refuse_while_training, utc_now
+from facesync.emulator.rows import TrainingRow
+from facesync.emulator.store import Store, StoreError, Tx
+
+TRAINING_MIN_SECONDS = 0.2
+log = logging.getLogger(__name__)
+
+
+class IndexCache:
+    """The last trained index of each group, in memory; reloaded from its snapshot
+    when the stored training id moved (after a restart, or another training)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indexes: dict[tuple[str, str], Index] = {}
+
+    def current(self, tx: Tx, kind: GroupKind, group_id: str) -> Index | None:
+        key = (kind.name, group_id)
+        training_id = tx.snapshot_training_id(kind.name, group_id)
+        with self._lock:
+            cached = self._indexes.get(key)
+            if training_id is None:
+                self._indexes.pop(key, None)
+                return None
+            if cached is not None and cached.training_id == training_id:
+                return cached
+        row = tx.snapshot(kind.name, group_id)
+        if row is None:
+            return None
+        index = Index.from_snapshot(row)
+        self.put(kind, group_id, index)
+        return index
+
+    def put(self, kind: GroupKind, group_id: str, index: Index) -> None:
+        with self._lock:
+            self._indexes[(kind.name, group_id)] = index
+
+
+class Trainer:
+    """Runs trainings in background threads and answers training-status calls."""
+
+    def __init__(self, store: Store, indexes: IndexCache) -> None:
+        self.store = store
+        self.indexes = indexes
+        self._stopping = threading.Event()
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def train(self, kind: GroupKind, group_id: str) -> None:
+        validation.group_id(kind, group_id)
+        with self.store.write() as tx:
+            group_row(tx, kind, group_id)
+            refuse_while_training(tx, kind, group_id, group_level=True)
+            previous = tx.training(kind.name, group_id)
+            now = utc_now()
+            row = TrainingRow(
+                kind.name,
+                group_id,
+                "running",
+                created=now,
+                last_action=now,
+                last_successful=previous.last_successful if previous else None,
+                last_successful_id=previous.last_successful_id if previous else None,
+                message=None,
+            )
+            tx.save_training(row)
+        self._launch(row)
+
+    def status(self, kind: GroupKind, group_id: str) -> TrainingRow:
+        validation.group_id(kind, group_id)
+        with self.store.read() as tx:
+            group_row(tx, kind, group_id)
+            training = tx.training(kind.name, group_id)
+        if training is None:
+            raise errors.NOT_TRAINED.error(kind)
+        return training
+
+    def resume(self) -> None:
+        """Run again the trainings a previous run of the emulator left unfinished."""
+        with self.store.read() as tx:
+            unfinished = tx.running_trainings()
+        for row in unfinished:
+            if row.kind in KIND_BY_NAME:
+                self._launch(row)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=30)
+
+    def _launch(self, row: TrainingRow) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(row,), name=f"train-{row.group_id}", daemon=True
+        )
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _run(self, row: TrainingRow) -> None:
+        try:
+            self._train(row)
+        except StoreError:
+            pass  # the emulator is stopping; the training resumes at the next start
+        except Exception:  # a bug must not leave the group "running" forever
+            log.exception("training of %s failed", row.group_id)
+            self._finish(row, None, "Training failed.")
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _train(self, row: TrainingRow) -> None:
+        kind = KIND_BY_NAME[row.kind]
+        started = time.monotonic()
+        with self.store.read() as tx:
+            group = tx.group(kind.name, row.group_id)
+            if group is None:
+                return
+            index = Index.build(
+                group.recognition_model, tx.group_embeddings(kind.name, row.group_id)
+            )
+            has_persons = tx.count_persons(kind.name, row.group_id) > 0
+        if self._stopping.wait(max(0.0, TRAINING_MIN_SECONDS - (time.monotonic() - started))):
+            return
+        if not has_persons:
+            self._finish(row, None, errors.TRAINING_NO_PERSON.format(noun_lower=kind.noun_lower))
+        elif index is None:
+            self._finish(row, None, errors.TRAINING_NO_FACE.format(noun_lower=kind.noun_lower))
+        else:
+            self._finish(row, index, None)
+
+    def _finish(self, row: TrainingRow, index: Index | None, failure: str | None) -> None:
+        kind = KIND_BY_NAME[row.kind]
+        finished = utc_now()
+        with self.store.write() as tx:
+            current = tx.training(row.kind, row.group_id)
+            if current is None or current.status != "running" or current.created != row.created:
+                return  # the group was deleted (or trained anew) meanwhile
+            if index is None:
+                failed = replace(row, status="failed", last_action=finished, message=failure)
+                tx.save_training(failed)
+                return
+            tx.save_snapshot(index.to_snapshot(row.kind, row.group_id))
+            tx.save_training(
+                replace(
+                    row,
+                    status="succeeded",
+                    last_action=finished,
+                    last_successful=finished,
+                    last_successful_id=index.training_id,
+                    message=None,
+                )
+            )
+        self.indexes.put(kind, row.group_id, index)

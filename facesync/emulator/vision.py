@@ -1,0 +1,219 @@
+"""Real face detection and recognition on the CPU with dlib.
+
+Detection: dlib's HOG frontal face detector on a copy scaled to a long side of
+at most 1024 px, upsampled once so that faces of the service's 36 px minimum
+are found in ordinary photos; weak detections (score < DETECTION_MIN_SCORE)
+are dropped. Recognition: the 5-point shape predictor aligns a 150 px chip and
+dlib's ResNet turns it into a 128-d embedding. Everything about an image is
+cached by the SHA-256 of its bytes; embeddings are computed on demand, so
+detect-only calls never pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from facesync.emulator import images
+from facesync.errors import FacesyncError
+from facesync.limits import FACE_MAX_PX, FACE_MIN_PX
+
+DETECTION_MIN_SCORE = 0.4  # real faces in the sample photos score 0.9-2.9, false ones < 0.15
+DETECTION_UPSAMPLE = 1
+MAX_FACES = 100
+CACHE_ENTRIES = 128
+SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
+RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+
+Rectangle = tuple[int, int, int, int]  # left, top, width, height
+
+
+class VisionUnavailableError(FacesyncError):
+    """The local extra (numpy, dlib, face models) is not installed."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(
+            f"The local Face API emulator needs {missing}: run pip install 'facesync[local]'."
+        )
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    rectangle: Rectangle
+    embedding: Any  # numpy float32 array of 128 values, read-only
+    score: float = 0.0
+    landmarks: tuple[tuple[float, float], ...] = ()  # 5 points, original pixel grid
+
+
+@dataclass(frozen=True)
+class Box:
+    """One detected face, before (or without) its embedding."""
+
+    rectangle: Rectangle
+    score: float
+    landmarks: tuple[tuple[float, float], ...]
+
+
+class Scene:
+    """One analysed image: its size, its faces largest first, embeddings on demand."""
+
+    def __init__(self, width: int, height: int, boxes: tuple[Box, ...], chips: list[Any]):
+        self.width = width
+        self.height = height
+        self.boxes = boxes
+        self._chips = chips
+        self._embeddings: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def embedding(self, index: int) -> Any:
+        with self._lock:
+            if index not in self._embeddings:
+                self._embeddings[index] = _models().embed(self._chips[index])
+            return self._embeddings[index]
+
+    def face(self, index: int) -> FoundFace:
+        box = self.boxes[index]
+        return FoundFace(box.rectangle, self.embedding(index), box.score, box.landmarks)
+
+
+def model_folder() -> Path | None:
+    """Where face_recognition_models keeps its files (found without importing it:
+    its import pulls in pkg_resources)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def require_vision() -> None:
+    """Raise VisionUnavailableError unless numpy, dlib and the face models are there."""
+    for module in ("numpy", "dlib"):
+        if importlib.util.find_spec(module) is None:
+            raise VisionUnavailableError(module)
+    folder = model_folder()
+    if folder is None or not all((folder / name).is_file() for name in _model_files()):
+        raise VisionUnavailableError("face-recognition-models")
+
+
+def _model_files() -> tuple[str, str]:
+    return (SHAPE_MODEL, RECOGNITION_MODEL)
+
+
+def min_face_px(width: int, height: int) -> float:
+    """The service's minimum face: 36 px up to 1920x1080, proportionally more above."""
+    long_side, short_side = max(width, height), min(width, height)
+    return FACE_MIN_PX * max(1.0, long_side / 1920, short_side / 1080)
+
+
+class _Models:
+    """dlib models, loaded once. The detector is per thread (it runs in parallel);
+    the ResNet is shared behind a lock (its buffers are not thread-safe)."""
+
+    def __init__(self) -> None:
+        require_vision()
+        import dlib
+
+        folder = model_folder()
+        assert folder is not None
+        self._dlib = dlib
+        self.shape = dlib.shape_predictor(str(folder / SHAPE_MODEL))
+        self.net = dlib.face_recognition_model_v1(str(folder / RECOGNITION_MODEL))
+        self._local = threading.local()
+        self._net_lock = threading.Lock()
+
+    def detector(self) -> Any:
+        if not hasattr(self._local, "detector"):
+            self._local.detector = self._dlib.get_frontal_face_detector()
+        return self._local.detector
+
+    def embed(self, chip: Any) -> Any:
+        import numpy as np
+
+        with self._net_lock:
+            vector = self.net.compute_face_descriptor(chip, 1)
+        embedding = np.asarray(vector, dtype=np.float32)
+        embedding.setflags(write=False)
+        return embedding
+
+
+_models_lock = threading.Lock()
+_models_instance: _Models | None = None
+
+
+def _models() -> _Models:
+    global _models_instance
+    with _models_lock:
+        if _models_instance is None:
+            _models_instance = _Models()
+        return _models_instance
+
+
+_cache: OrderedDict[str, Scene] = OrderedDict()
+_cache_lock = threading.Lock()
+# Bounds memory when many large images arrive at once.
+_decode_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
+def analyse(image: bytes) -> Scene:
+    """Detect the faces of an image (cached by SHA-256); raises images.ImageProblem."""
+    key = hashlib.sha256(image).hexdigest()
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    with _decode_slots:
+        scene = _analyse(image)
+    with _cache_lock:
+        _cache[key] = scene
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.popitem(last=False)
+    return scene
+
+
+def find_faces(image: bytes) -> list[FoundFace]:
+    """Every face the service would detect, largest first, with its embedding."""
+    scene = analyse(image)
+    return [scene.face(index) for index in range(len(scene.boxes))]
+
+
+def _analyse(image: bytes) -> Scene:
+    import numpy as np
+
+    models = _models()
+    picture = images.decode(image)
+    pixels = np.asarray(picture.rgb, dtype=np.uint8)
+    rects, scores, _ = models.detector().run(pixels, DETECTION_UPSAMPLE, 0.0)
+    smallest = min_face_px(picture.width, picture.height)
+    found = []
+    for rect, score in zip(rects, scores, strict=True):
+        if score < DETECTION_MIN_SCORE:
+            continue
+        rectangle = _to_original(rect, picture)
+        if not smallest <= rectangle[2] <= FACE_MAX_PX:
+            continue
+        found.append((rectangle, float(score), rect))
+    found.sort(key=lambda item: (-item[0][2] * item[0][3], item[0][1], item[0][0]))
+    boxes, chips = [], []
+    for rectangle, score, rect in found[:MAX_FACES]:
+        shape = models.shape(pixels, rect)
+        points = tuple(
+            (round(p.x / picture.scale, 1), round(p.y / picture.scale, 1)) for p in shape.parts()
+        )
+        boxes.append(Box(rectangle, score, points))
+        chips.append(models._dlib.get_face_chip(pixels, shape, size=150, padding=0.25))
+    return Scene(picture.width, picture.height, tuple(boxes), chips)
+
+
+def _to_original(rect: Any, picture: images.Picture) -> Rectangle:
+    """A dlib rectangle on the scaled copy, in the original grid, clipped to the image."""
+    left = max(0, round(rect.left() / picture.scale))
+    top = max(0, round(rect.top() / picture.scale))
+    right = min(picture.width, round((rect.right() + 1) / picture.scale))
+    bottom = min(picture.height, round((rect.bottom() + 1) / picture.scale))
+    return (left, top, max(0, right - left), max(0, bottom - top))
