@@ -23,7 +23,7 @@ from facesync.apply.training import TrainingError, run_training
 from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
 from facesync.plan.graph import ExecutionGraph, build_graph
-from facesync.plan.model import Action, Change, Plan
+from facesync.plan.model import Action, Change, Plan, ResourceType
 
 
 @dataclass
@@ -176,7 +176,7 @@ class _Run:
             if not getattr(exc, "ambiguous", False):
                 self._halt()  # the endpoint is gone: every other call would fail the same way
         elif isinstance(exc, ApiError):
-            exc = _at(exc, str(change.address))
+            exc = _at(exc, change)
         self.report.failed.append((change, exc))
         self._settle(i, FAILED, _reason(exc, change))
 
@@ -230,13 +230,22 @@ class _Run:
         self.report.failed.sort(key=lambda f: order[id(f[0])])
 
 
-def _at(exc: ApiError, address: str) -> ApiError:
+def _at(exc: ApiError, change: Change) -> ApiError:
     """The same error, told about the manifest address instead of server ids."""
-    if type(exc) is not ApiError or exc.address == address:
+    address = str(change.address)
+    if type(exc) is not ApiError or (exc.address == address and exc.operation):
         return exc
-    return ApiError(
-        exc.status, exc.code, exc.service_message, operation=exc.operation, address=address
-    )
+    operation = exc.operation or _operation(change)
+    return ApiError(exc.status, exc.code, exc.service_message, operation=operation, address=address)
+
+
+def _operation(change: Change) -> str:
+    if change.action is Action.TRAIN:
+        return "train group"
+    noun = change.address.type.value
+    if change.address.type is ResourceType.FACE and change.action is Action.CREATE:
+        return "add face"
+    return f"{change.action.value} {noun}"
 
 
 def _reason(exc: FacesyncError, change: Change) -> str:

@@ -78,7 +78,7 @@ class RichProgress:
             self.message(line_for(change, status, detail))
 
     def message(self, text: str) -> None:
-        self._progress.console.print(text, markup=False, highlight=False)  # type: ignore[attr-defined]
+        self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
 
 
 @contextmanager
