@@ -6,11 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from fakes import FakeBackend
 
 from facesync.apply.executor import ApplyReport, execute
 from facesync.errors import ApiError, ApiUnreachableError, Interrupted, LockFileError, PlanError
 from facesync.plan.model import Action, Change
+from tests.fakes import FakeBackend
 
 from .builders import (
     enrolment,

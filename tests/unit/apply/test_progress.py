@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from fakes import FakeBackend
-
 from facesync.apply.executor import execute
 from facesync.apply.progress import make_progress
 from facesync.errors import ApiError
+from tests.fakes import FakeBackend
 
 from .builders import enrolment
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakes import FakeBackend
-
 from facesync.apply.executor import execute
 from facesync.errors import ApiError
+from tests.fakes import FakeBackend
 
 from .builders import enrolment, group_create, plan, train
 from .test_executor import Checkpoints, run

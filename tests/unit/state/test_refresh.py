@@ -1,0 +1,94 @@
+"""Refresh reads the server with list calls: its cost grows with persons, not faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facesync.manifest.model import DesiredGroup, Manifest
+from facesync.state.model import LockedGroup, LockState
+from facesync.state.refresh import refresh
+from tests.fakes import FakeBackend
+
+PG, LPG = "personGroup", "largePersonGroup"
+IMAGE = b"\x01" * 2048
+
+
+def manifest(*groups: tuple[str, str]) -> Manifest:
+    desired = tuple(DesiredGroup(gid, gid.title(), kind=kind) for gid, kind in sorted(groups))
+    return Manifest(Path("/m/facesync.yaml"), "digest", desired)
+
+
+def lock(*groups: tuple[str, str]) -> LockState:
+    locked = tuple(LockedGroup(gid, kind, "recognition_04", "sha256:x") for gid, kind in groups)
+    return LockState("embedded", 1, tuple(sorted(locked, key=lambda g: g.group_id)))
+
+
+def server_with(fake: FakeBackend, gid: str, kind: str = PG, persons: int = 0, faces: int = 0):
+    fake.create_group(kind, gid, gid.title(), "note", "recognition_04")
+    for p in range(persons):
+        pid = fake.create_person(kind, gid, f"P{p}", None)
+        for f in range(faces):
+            fake.add_face(kind, gid, pid, IMAGE + bytes([p % 256, f]))
+
+
+def test_a_managed_group_is_read_in_full():
+    fake = FakeBackend()
+    server_with(fake, "staff", persons=2, faces=3)
+    observed = refresh(fake, manifest(("staff", PG)), lock(("staff", PG)))
+    (group,) = observed.groups
+    assert (group.group_id, group.kind, group.name, group.user_data) == (
+        "staff",
+        PG,
+        "Staff",
+        "note",
+    )
+    assert group.recognition_model == "recognition_04"
+    assert group.training_status is None  # never trained
+    assert [len(p.persisted_face_ids) for p in group.persons] == [3, 3]
+    assert [p.person_id for p in group.persons] == sorted(p.person_id for p in group.persons)
+    assert observed.other_group_ids == ()
+
+
+def test_the_cost_grows_with_pages_of_persons_and_never_with_faces():
+    few_faces, many_faces = FakeBackend(page_size=1000), FakeBackend(page_size=1000)
+    server_with(few_faces, "staff", persons=2500, faces=0)
+    server_with(many_faces, "staff", persons=2500, faces=2)
+    for fake in (few_faces, many_faces):
+        fake.reset_counters()
+        refresh(fake, manifest(("staff", PG)), lock(("staff", PG)))
+        # 2 group listings + 1 group GET + 1 training GET + 3 pages of persons
+        assert fake.calls_made == 7
+    assert not many_faces.operations("get_face", "get_person")
+
+
+def test_a_group_the_server_lost_is_absent_from_the_observed_state():
+    fake = FakeBackend()
+    observed = refresh(fake, manifest(("staff", PG)), lock(("staff", PG)))
+    assert observed.groups == ()
+
+
+def test_the_training_status_is_read_lower_case():
+    fake = FakeBackend(training_polls=0)
+    server_with(fake, "staff", persons=1, faces=1)
+    fake.train_group(PG, "staff")
+    observed = refresh(fake, manifest(("staff", PG)), lock(("staff", PG)))
+    assert observed.group("staff").training_status == "succeeded"
+
+
+def test_groups_the_lock_does_not_know_are_listed_by_kind_and_id():
+    fake = FakeBackend()
+    server_with(fake, "staff")
+    server_with(fake, "legacy")
+    server_with(fake, "crowd", kind=LPG)
+    server_with(fake, "newcomer")  # in the manifest, not yet in the lock
+    observed = refresh(fake, manifest(("staff", PG), ("newcomer", PG)), lock(("staff", PG)))
+    assert [g.group_id for g in observed.groups] == ["newcomer", "staff"]
+    assert observed.other_group_ids == ((LPG, "crowd"), (PG, "legacy"), (PG, "newcomer"))
+
+
+def test_the_lock_names_the_kind_that_exists_when_the_manifest_changed_it():
+    fake = FakeBackend()
+    server_with(fake, "staff", kind=PG, persons=1)
+    observed = refresh(fake, manifest(("staff", LPG)), lock(("staff", PG)))
+    assert observed.group("staff").kind == PG
+    assert len(observed.group("staff").persons) == 1
