@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 from string import Template
 
@@ -13,7 +14,7 @@ import pytest
 from facesync.digest import text_digest
 from facesync.errors import LockFileError
 from facesync.state import lock as lock_module
-from facesync.state.lock import lock_bytes, lock_path_for, read_lock, write_lock
+from facesync.state.lock import lock_bytes, lock_path_for, lock_to_doc, read_lock, write_lock
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 ENDPOINT = "https://face.example:443"
@@ -271,3 +272,57 @@ def test_a_new_lock_is_readable_by_all_and_an_existing_one_keeps_its_mode(tmp_pa
     path.chmod(0o600)
     write_lock(path, _state())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- the cached serialisation is the plain one ---------------------------------------------
+
+
+def _plain(state: LockState) -> bytes:
+    return (json.dumps(lock_to_doc(state), sort_keys=True, indent=2, ensure_ascii=False)
+            + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        LockState("embedded"),
+        _state(),
+        LockState("embedded", 2, (
+            LockedGroup("empty", "largePersonGroup", "recognition_01", text_digest("E") or ""),
+            LockedGroup("zeta", "personGroup", "recognition_04", text_digest("Z") or "",
+                        persons=(
+                            LockedPerson("Ünïcode.key", "p", text_digest("n") or ""),
+                            LockedPerson("b", "p2", text_digest("n") or "", None, (
+                                LockedFace(SHA_A, "fotos/Zoë \"quoted\"\n.jpg", "f", None),
+                            )),
+                        )),
+        )),
+    ],
+    ids=["empty", "one group", "odd names"],
+)
+def test_the_cached_bytes_equal_one_plain_json_dump(state: LockState) -> None:
+    assert lock_bytes(state) == _plain(state)
+    assert lock_bytes(state) == _plain(state)  # and again, from the cache
+
+
+def test_a_person_changed_after_caching_is_written_as_it_now_is(tmp_path: Path) -> None:
+    path = tmp_path / "g.lock.json"
+    written = write_lock(path, _state())
+    staff = written.groups[0]
+    alice = staff.persons[0]
+    renamed = replace(alice, faces=(replace(alice.faces[0], path="faces/alice/new.jpg"),
+                                    alice.faces[1]))
+    state = replace(written, groups=(replace(staff, persons=(renamed,)),))
+    write_lock(path, state)
+    assert "faces/alice/new.jpg" in path.read_text()
+    assert path.read_bytes() == _plain(replace(state, serial=state.serial + 1))
+
+
+def test_an_invalid_person_is_caught_on_write_even_after_valid_ones(tmp_path: Path) -> None:
+    path = tmp_path / "g.lock.json"
+    written = write_lock(path, _state())
+    staff = written.groups[0]
+    broken = replace(staff.persons[0], person_id="")
+    with pytest.raises(LockFileError) as caught:
+        write_lock(path, replace(written, groups=(replace(staff, persons=(broken,)),)))
+    assert "groups.staff.persons.alice.personId" in str(caught.value)
