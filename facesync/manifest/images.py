@@ -5,6 +5,7 @@ through `apply`."""
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from facesync.limits import (
 # Pillow names some camera JPEGs (multi-picture files) "MPO"; the service takes them as JPEG.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 _FORMATS_TEXT = "JPEG, PNG, GIF or BMP"
+_OPEN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,8 @@ def check_image_bytes(data: bytes) -> ImageInfo:
     problem = size_problem(len(data))
     if problem:
         raise ImageProblem(problem)
-    with warnings.catch_warnings():
-        # Pillow only warns between its own limit and twice that; make both refusals.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return _decode(data)
-
-
-def _decode(data: bytes) -> ImageInfo:
     try:
-        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
+        with _open(data) as img:
             width, height = img.size
             problem = dimensions_problem(width, height)
             if problem:
@@ -111,6 +106,18 @@ def _decode(data: bytes) -> ImageInfo:
     if found not in IMAGE_FORMATS:
         raise ImageProblem(f"the image format {found} is not {_FORMATS_TEXT}: convert it")
     return ImageInfo(found, width, height)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open (read the header only), with Pillow's bomb warning made an error.
+
+    Pillow only warns between its own pixel limit and twice that. The warning
+    filters are process-wide, so the lock keeps concurrent checks from undoing
+    each other's filter; decoding happens after, outside the lock.
+    """
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
 
 
 def check_target_face(info: ImageInfo, target: tuple[int, int, int, int]) -> str | None:

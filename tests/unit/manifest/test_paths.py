@@ -92,6 +92,12 @@ def test_a_glob_that_matches_only_folders_is_an_error(tmp_path) -> None:
     assert "the glob 'faces/*' matches no files" in error
 
 
+def test_a_file_name_with_brackets_is_named_by_escaping_them(tmp_path) -> None:
+    write_image(tmp_path, "faces/photo[1].png")
+    write_image(tmp_path, "faces/photo1.png", seed=2)
+    assert _paths(tmp_path, "- faces/photo[[]1].png") == ["faces/photo[1].png"]
+
+
 def test_written_paths_are_normalised(tmp_path) -> None:
     write_image(tmp_path, "faces/a.png")
     assert _paths(tmp_path, "- ./faces//a.png") == ["faces/a.png"]
