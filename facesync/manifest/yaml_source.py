@@ -4,7 +4,9 @@ PyYAML composes the document into nodes (which carry line numbers) with its
 safe loader; the Python data is built here instead of by PyYAML's constructor
 so that duplicate keys become errors (PyYAML silently keeps the last one), every
 value's line is known for diagnostics, and aliases cannot expand into a memory
-bomb: building stops once ALIAS_EXPANSION_MAX nodes have come out of aliases.
+bomb: before anything is built, the number of values the aliases would produce
+is counted on the composed node graph (linear in the document's size), and a
+document whose aliases produce more than ALIAS_EXPANSION_MAX is refused.
 """
 
 from __future__ import annotations
@@ -68,13 +70,21 @@ def read_yaml(text: bytes) -> YamlDocument:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        return _fatal(_mark_line(exc), _syntax_message(exc))
-    except yaml.YAMLError as exc:  # e.g. bytes that are not UTF-8
-        return _fatal(1, f"the file is not readable YAML ({exc}): save it as UTF-8 text")
+        return _fatal(_mark_line(exc), _syntax_message(exc, text))
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count(b"\n") + 1
+        return _fatal(
+            line,
+            f"the file holds a character YAML does not allow ({exc.reason}): "
+            "remove it, and save the file as UTF-8 text",
+        )
+    except yaml.YAMLError as exc:
+        return _fatal(1, f"the file is not readable YAML ({exc}): fix it".replace("\n", " "))
     if root is None:
         return _fatal(1, "the manifest is empty: start it with 'version: 1' and 'groups:'")
     builder = _Builder()
     try:
+        _check_alias_expansion(root)
         data = builder.build(root, (), via_alias=False)
     except _Fatal as exc:
         return _fatal(exc.line, exc.message)
@@ -93,16 +103,69 @@ def _mark_line(exc: yaml.MarkedYAMLError) -> int:
     return mark.line + 1 if mark is not None else 1
 
 
-def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+def _syntax_message(exc: yaml.MarkedYAMLError, text: bytes) -> str:
     problem = exc.problem or "malformed YAML"
-    if exc.context and "single document" in exc.context:
+    context = exc.context or ""
+    if "single document" in context:
         return "the file holds more than one YAML document: keep only one (remove the '---')"
+    if "duplicate anchor" in context and exc.context_mark is not None:
+        first = exc.context_mark.line + 1
+        return f"the same anchor is defined twice (first on line {first}): rename one"
+    mark = exc.problem_mark
+    if mark is not None and _char_at(text, mark.line, mark.column) == b"\t":
+        return "invalid YAML: tabs cannot indent YAML: use spaces"
     context = f" ({exc.context})" if exc.context else ""
     return f"invalid YAML: {problem}{context}: fix the syntax here"
 
 
+def _char_at(text: bytes, line: int, column: int) -> bytes:
+    lines = text.split(b"\n")
+    return lines[line][column : column + 1] if line < len(lines) else b""
+
+
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return node.value
+    return []
+
+
+def _check_alias_expansion(root: Node) -> None:
+    """Refuse a document whose aliases would produce too many values, before building it."""
+    sizes: dict[int, int] = {}  # values a node expands to, capped
+    active: set[int] = set()
+    cap = ALIAS_EXPANSION_MAX * 1000
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _Fatal(_line(node), "an alias refers to a node that contains it: remove the loop")
+        active.add(key)
+        total = 1
+        for child in _children(node):
+            total = min(total + size(child), cap)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    # Each distinct node is built once for free; everything beyond comes from aliases.
+    if size(root) - len(sizes) <= ALIAS_EXPANSION_MAX:
+        return
+    node = root
+    while big := [c for c in _children(node) if sizes[id(c)] > ALIAS_EXPANSION_MAX]:
+        node = big[0]
+    raise _Fatal(
+        _line(node),
+        f"aliases expand to more than {ALIAS_EXPANSION_MAX:,} values "
+        "(an alias bomb?): write the content out or use fewer aliases",
+    )
 
 
 class _Builder:
@@ -114,7 +177,6 @@ class _Builder:
         self._constructor = SafeConstructor()
         self._seen: set[int] = set()
         self._active: set[int] = set()
-        self._expanded = 0
 
     def build(self, node: Node, path: DocPath, *, via_alias: bool) -> Any:
         key = id(node)
@@ -123,14 +185,6 @@ class _Builder:
         # A node met a second time can only have been reached through an alias.
         via_alias = via_alias or key in self._seen
         self._seen.add(key)
-        if via_alias:
-            self._expanded += 1
-            if self._expanded > ALIAS_EXPANSION_MAX:
-                raise _Fatal(
-                    _line(node),
-                    f"aliases expand to more than {ALIAS_EXPANSION_MAX:,} values "
-                    "(an alias bomb?): write the content out or use fewer aliases",
-                )
         if isinstance(node, ScalarNode):
             return self._scalar(node, path, via_alias)
         self._active.add(key)

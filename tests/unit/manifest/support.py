@@ -23,7 +23,7 @@ PAST_NS = time.time_ns() - 3600 * 10**9  # older than the hash cache's racy wind
 def noise_image(width: int = 64, height: int = 64, fmt: str = "PNG", seed: int = 1) -> bytes:
     """Random pixels: incompressible, so even small images pass the 1 KB minimum."""
     rng = random.Random(seed)
-    pixels = bytes(rng.getrandbits(8) for _ in range(width * height * 3))
+    pixels = rng.randbytes(width * height * 3)
     image = Image.frombytes("RGB", (width, height), pixels)
     out = io.BytesIO()
     if fmt == "GIF":

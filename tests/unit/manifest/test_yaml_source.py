@@ -54,6 +54,8 @@ def test_a_key_that_is_a_list_is_an_error() -> None:
         ("", 1, "the manifest is empty: start it with 'version: 1' and 'groups:'"),
         ("# only a comment\n", 1, "the manifest is empty"),
         ("a: *nowhere\n", 1, "invalid YAML: found undefined alias"),
+        ("a:\n  b: 1\n\tc: 2\n", 3, "invalid YAML: tabs cannot indent YAML: use spaces"),
+        ("a: &x 1\nb: &x 2\n", 2, "the same anchor is defined twice (first on line 1)"),
     ],
 )
 def test_unreadable_yaml_is_one_fatal_problem(text: str, line: int, message: str) -> None:
@@ -66,7 +68,11 @@ def test_unreadable_yaml_is_one_fatal_problem(text: str, line: int, message: str
 
 def test_bytes_that_are_not_utf8_are_a_clear_error() -> None:
     [problem] = read_yaml(b"a: \xff\xfe\n").problems
-    assert problem.message.endswith("save it as UTF-8 text")
+    assert (problem.line, problem.message) == (
+        1,
+        "the file holds a character YAML does not allow (invalid leading UTF-8 octet): "
+        "remove it, and save the file as UTF-8 text",
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,3 +162,16 @@ def test_faces_may_be_shared_through_an_alias(tmp_path) -> None:
     manifest = load_manifest(write_manifest(tmp_path, text))
     alice, bob = manifest.groups[0].persons
     assert alice.faces[0].sha256 in {f.sha256 for f in bob.faces}
+
+
+def test_the_pure_python_loader_gives_the_same_result(monkeypatch) -> None:
+    import yaml
+
+    from facesync.manifest import yaml_source
+
+    text = b"a: &x\n  k: [1, 2]\nb: *x\nc: {d: 1, d: 2}\ne: !!python/object:x {}\n"
+    fast = read_yaml(text)
+    monkeypatch.setattr(yaml_source, "_Loader", yaml.SafeLoader)
+    slow = read_yaml(text)
+    assert (slow.data, slow.lines, slow.problems) == (fast.data, fast.lines, fast.problems)
+    assert read_yaml(BILLION_LAUGHS.encode()).fatal
