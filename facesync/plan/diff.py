@@ -114,8 +114,9 @@ def _refuse_unmanaged(out: Collector, want: DesiredGroup) -> None:
     """Never adopt a group someone else made: it may hold persons we would delete."""
     if out.observed is None:
         return
-    if (want.kind, want.group_id) in out.observed.other_group_ids or out.observed.group(
-        want.group_id
+    seen = out.observed.group(want.group_id)
+    if (want.kind, want.group_id) in out.observed.other_group_ids or (
+        seen is not None and seen.kind == want.kind
     ):
         raise PlanError(
             f"group '{want.group_id}' already exists on the server but this lock does not "
@@ -213,6 +214,8 @@ def _trainings(changes: list[Change], manifest: Manifest, lock: LockState,
 
 def _training_reason(want: DesiredGroup, changes: list[Change], lock: LockState,
                      observed: ObservedState | None, targets: list[Address]) -> str:
+    if not want.persons:
+        return ""  # the service fails to train a group without persons: nothing to identify
     mine = [c for c in changes if c.address.group == want.group_id]
     for change in mine:
         if change.address.type is ResourceType.GROUP and change.action is not Action.UPDATE:

@@ -99,7 +99,8 @@ def _server_matches(world: World, m: Manifest) -> None:
         g = world.server.groups[(want.kind, want.group_id)]
         assert (g.name, g.user_data or "", g.recognition_model) == (
             want.name, want.user_data or "", want.recognition_model)
-        assert g.training == "succeeded"
+        if want.persons:  # a group without persons is never trained (the service fails it)
+            assert g.training == "succeeded"
         locked = world.lock.group(want.group_id)
         assert locked is not None
         for p in want.persons:

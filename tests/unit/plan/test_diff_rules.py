@@ -151,7 +151,7 @@ CASES = [
     Case(
         "a group left out of the manifest is deleted alone",
         lambda w: with_group(manifest(), group("other")),
-        ["+ other", "* other", "- staff"],
+        ["+ other", "- staff"],
     ),
 ]
 
@@ -304,3 +304,14 @@ def test_user_data_someone_else_set_on_a_managed_group_is_cleared() -> None:
     plan = world.plan(BASE)
     assert lines(plan) == ["~ staff"]
     assert plan.changes[0].data["user_data"] == ""
+
+
+def test_a_group_without_persons_is_never_trained() -> None:
+    """The service fails such a training, which would leave a train in every plan."""
+    empty = manifest(group("empty"))
+    world = empty_world()
+    assert lines(world.plan(empty)) == ["+ empty"]
+    world.apply(empty)
+    assert lines(world.plan(empty)) == []
+    assert lines(world.plan(manifest(group("empty", person("p", face("p.jpg")))))) == [
+        "+ empty/p", "+ empty/p/p.jpg", "* empty"]
