@@ -104,12 +104,16 @@ class Trainer:
             if row.kind in KIND_BY_NAME:
                 self._launch(row)
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the trainings started so far have ended."""
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
-            thread.join(timeout=30)
+            thread.join(timeout)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wait(timeout=30)
 
     def _launch(self, row: TrainingRow) -> None:
         thread = threading.Thread(

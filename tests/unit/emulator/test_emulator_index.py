@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facesync.emulator.index import Index, confidence
+
+from .fakes import near, unit_vector
+
+
+def build(persons: dict[str, list[np.ndarray]]) -> Index:
+    rows = [
+        (person_id, vector.astype("<f4").tobytes())
+        for person_id in sorted(persons)
+        for vector in persons[person_id]
+    ]
+    index = Index.build("recognition_04", rows)
+    assert index is not None
+    return index
+
+
+def test_dlibs_usual_cut_off_maps_to_one_half() -> None:
+    assert confidence(0.6) == pytest.approx(0.5)
+
+
+def test_confidence_falls_as_distance_grows_and_stays_in_0_1() -> None:
+    distances = np.linspace(0.0, 2.0, 201)
+
+    scores = confidence(distances)
+
+    assert np.all(np.diff(scores) < 0)
+    assert scores[0] <= 1.0 and scores[-1] >= 0.0
+
+
+def test_same_person_distances_score_high_and_strangers_low() -> None:
+    assert confidence(0.46) > 0.9  # the farthest same-person pair of the sample photos
+    assert confidence(0.637) < 0.35  # the closest different-person pair
+
+
+def test_a_person_scores_by_their_nearest_face() -> None:
+    query = unit_vector(1)
+    index = build({"a": [unit_vector(2), near(query, 0.3)], "b": [near(query, 0.5)]})
+
+    found = index.search([query], max_candidates=2, threshold=0.0)[0]
+
+    assert [person for person, _ in found] == ["a", "b"]
+    assert found[0][1] == pytest.approx(round(float(confidence(0.3)), 5), abs=1e-4)
+
+
+def test_search_keeps_the_best_candidates_above_the_threshold() -> None:
+    query = unit_vector(1)
+    index = build({f"p{d}": [near(query, d / 10)] for d in range(1, 10)})
+
+    found = index.search([query], max_candidates=3, threshold=0.5)[0]
+
+    assert [person for person, _ in found] == ["p1", "p2", "p3"]
+    assert index.search([query], max_candidates=100, threshold=0.5)[0][-1][0] == "p6"
+
+
+def test_an_index_round_trips_through_its_snapshot() -> None:
+    index = build({"a": [unit_vector(1)], "b": [unit_vector(2), unit_vector(3)]})
+
+    again = Index.from_snapshot(index.to_snapshot("personGroup", "staff"))
+
+    assert again.person_ids == ("a", "b") and list(again.counts) == [1, 2]
+    assert np.array_equal(again.matrix, index.matrix)
+
+
+def test_no_faces_build_no_index() -> None:
+    assert Index.build("recognition_01", []) is None
