@@ -6,6 +6,7 @@ import click
 
 from facesync.errors import Diagnostic, ManifestError
 from facesync.manifest.model import DesiredFace, Manifest
+from facesync.manifest.paths import format_path
 from facesync.settings import Settings
 
 from .common import load
@@ -35,7 +36,7 @@ def _check_faces(manifest: Manifest) -> None:
             for face in person.faces:
                 message = _face_problem(face, find_faces(face.abs_path.read_bytes()))
                 if message:
-                    where = f"groups.{group.group_id}.persons.{person.key}.faces[{face.path}]"
+                    where = format_path(("groups", group.group_id, "persons", person.key, "faces"))
                     problems.append(Diagnostic(str(manifest.path), face.line, where, message))
     if problems:
         raise ManifestError(problems)
