@@ -22,10 +22,10 @@ from .support import KINDS, Api, Kind, Photos, api_for, create_group, downscaled
 FACES_DIR = Path(__file__).resolve().parents[2] / "manifests" / "faces"
 KEY = "k" * 32
 
-# Portraits shrink to 480 px (faces of 100-190 px); group photos keep 900 px so
-# their smallest faces (about 90 px in the 1280 px original) stay near 60 px.
-PORTRAIT_SIDE = 480
-GROUP_SIDE = 900
+# Portraits shrink to 400 px (faces of 90-160 px); group photos keep 700 px so
+# their smallest faces (about 90 px in the 1280 px original) stay near 50 px.
+PORTRAIT_SIDE = 400
+GROUP_SIDE = 700
 SMALL_SIDE = 220
 
 

@@ -154,7 +154,7 @@ def expect_error(resp: requests.Response, status: int, code: str, message: str) 
     assert (resp.status_code, error_body(resp)) == (
         status,
         {"error": {"code": code, "message": message}},
-    ), resp.text
+    ), resp.text[:600]
 
 
 def expect_error_code(resp: requests.Response, status: int, code: str) -> str:

@@ -88,7 +88,7 @@ def test_the_list_carries_the_recognition_model_only_when_asked(
     assert all("recognitionModel" not in g for g in listed(api, kind, start=prefix, top=5))
 
 
-@pytest.mark.parametrize("top", ["0", "-1", "1001", "abc", "1.5", "", str(10**30)])
+@pytest.mark.parametrize("top", ["0", "-1", "1001", "abc", "1.5", str(10**30)])
 def test_a_top_outside_1_to_1000_is_refused(api: Api, kind: Kind, top: str) -> None:
     resp = api.get(f"/{kind.collection}", params={"top": top})
     expect_error(resp, 400, "BadArgument", "'top' is invalid.")
