@@ -55,25 +55,30 @@ class Index:
         object.__setattr__(self, "norms", np.einsum("ij,ij->i", self.matrix, self.matrix))
 
     @classmethod
-    def build(cls, recognition_model: str, faces: Iterable[tuple[str, bytes]]) -> Index | None:
-        """From (personId, embedding bytes) sorted by person; None when there is no face."""
+    def build(
+        cls, recognition_model: str, face_count: int, faces: Iterable[tuple[str, bytes]]
+    ) -> Index | None:
+        """From `face_count` (personId, embedding bytes) sorted by person, copied
+        straight into one matrix; None when there is no face."""
+        matrix = np.empty((face_count, EMBEDDING_SIZE), dtype=np.float32)
         person_ids: list[str] = []
         counts: list[int] = []
-        blobs: list[bytes] = []
-        for person_id, rows in groupby(faces, key=lambda row: row[0]):
-            before = len(blobs)
-            blobs.extend(blob for _, blob in rows)
+        row = 0
+        for person_id, rows in groupby(faces, key=lambda item: item[0]):
+            first = row
+            for _, blob in rows:
+                matrix[row] = np.frombuffer(blob, dtype="<f4")
+                row += 1
             person_ids.append(person_id)
-            counts.append(len(blobs) - before)
-        if not blobs:
+            counts.append(row - first)
+        if row == 0:
             return None
-        matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_SIZE)
         return cls(
             str(uuid.uuid4()),
             recognition_model,
             tuple(person_ids),
             np.asarray(counts, dtype=np.int32),
-            matrix,
+            matrix[:row],
         )
 
     @classmethod

@@ -268,6 +268,8 @@ class Store:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA busy_timeout = 30000")
+            # Checkpoints shrink the WAL file back to this size instead of keeping its peak.
+            db.execute("PRAGMA journal_size_limit = 8388608")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path} cannot be opened as emulator data: {error}.") from None
         with self._pool_lock:

@@ -143,7 +143,9 @@ class Trainer:
             if group is None:
                 return
             index = Index.build(
-                group.recognition_model, tx.group_embeddings(kind.name, row.group_id)
+                group.recognition_model,
+                tx.count_group_faces(kind.name, row.group_id),
+                tx.group_embeddings(kind.name, row.group_id),
             )
             has_persons = tx.count_persons(kind.name, row.group_id) > 0
         if self._stopping.wait(max(0.0, TRAINING_MIN_SECONDS - (time.monotonic() - started))):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import queue
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -112,8 +113,10 @@ def min_face_px(width: int, height: int) -> float:
 
 
 class _Models:
-    """dlib models, loaded once. The detector is per thread (it runs in parallel);
-    the ResNet is shared behind a lock (its buffers are not thread-safe)."""
+    """dlib models, loaded once. Detectors come from a pool (one per concurrent
+    detection; building one takes about a second, and the server starts a thread
+    per request); the ResNet is shared behind a lock (its buffers are not
+    thread-safe)."""
 
     def __init__(self) -> None:
         require_vision()
@@ -124,13 +127,21 @@ class _Models:
         self._dlib = dlib
         self.shape = dlib.shape_predictor(str(folder / SHAPE_MODEL))
         self.net = dlib.face_recognition_model_v1(str(folder / RECOGNITION_MODEL))
-        self._local = threading.local()
+        self._detectors: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._detectors.put(dlib.get_frontal_face_detector())
         self._net_lock = threading.Lock()
 
-    def detector(self) -> Any:
-        if not hasattr(self._local, "detector"):
-            self._local.detector = self._dlib.get_frontal_face_detector()
-        return self._local.detector
+    def detect(self, pixels: Any) -> tuple[Any, Any]:
+        """dlib rectangles and scores, upsampled DETECTION_UPSAMPLE times."""
+        try:
+            detector = self._detectors.get_nowait()
+        except queue.Empty:
+            detector = self._dlib.get_frontal_face_detector()
+        try:
+            rects, scores, _ = detector.run(pixels, DETECTION_UPSAMPLE, 0.0)
+        finally:
+            self._detectors.put(detector)
+        return rects, scores
 
     def embed(self, chip: Any) -> Any:
         import numpy as np
@@ -188,7 +199,7 @@ def _analyse(image: bytes) -> Scene:
     models = _models()
     picture = images.decode(image)
     pixels = np.asarray(picture.rgb, dtype=np.uint8)
-    rects, scores, _ = models.detector().run(pixels, DETECTION_UPSAMPLE, 0.0)
+    rects, scores = models.detect(pixels)
     smallest = min_face_px(picture.width, picture.height)
     found = []
     for rect, score in zip(rects, scores, strict=True):

@@ -14,7 +14,7 @@ def build(persons: dict[str, list[np.ndarray]]) -> Index:
         for person_id in sorted(persons)
         for vector in persons[person_id]
     ]
-    index = Index.build("recognition_04", rows)
+    index = Index.build("recognition_04", len(rows), rows)
     assert index is not None
     return index
 
@@ -67,4 +67,4 @@ def test_an_index_round_trips_through_its_snapshot() -> None:
 
 
 def test_no_faces_build_no_index() -> None:
-    assert Index.build("recognition_01", []) is None
+    assert Index.build("recognition_01", 0, []) is None
