@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,7 +16,7 @@ from facesync.errors import UsageError
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import Manifest
 from facesync.plan.diff import diff
-from facesync.plan.model import Action, Address, Change, Plan
+from facesync.plan.model import Address, Change, Plan
 from facesync.settings import Settings
 from facesync.state.lock import read_lock, write_lock
 from facesync.state.lock_update import record
@@ -47,29 +46,15 @@ def parse_targets(targets: Sequence[str]) -> list[Address]:
     return parsed
 
 
-def only_targets(plan: Plan, targets: Sequence[Address]) -> Plan:
-    """Keep the changes inside any target, and the training of their groups."""
-    if not targets:
-        return plan
-    kept = [
-        c for c in plan.changes
-        if c.action is not Action.TRAIN and any(c.address.within(t) for t in targets)
-    ]
-    groups = {c.address.group for c in kept}
-    kept += [c for c in plan.changes if c.action is Action.TRAIN and c.address.group in groups]
-    order = {id(c): i for i, c in enumerate(plan.changes)}
-    return replace(plan, changes=tuple(sorted(kept, key=lambda c: order[id(c)])))
-
-
 def make_plan(
     manifest: Manifest,
     lock: LockState,
     backend: FaceBackend | None,
     targets: Sequence[Address] = (),
 ) -> Plan:
-    """Refresh (unless backend is None), diff, and narrow to the targets."""
+    """Refresh (unless backend is None) and diff, within the targets if any."""
     observed = refresh(backend, manifest, lock) if backend is not None else None
-    return only_targets(diff(manifest, lock, observed), targets)
+    return diff(manifest, lock, observed, target=list(targets) or None)
 
 
 class LockWriter:
