@@ -281,46 +281,42 @@ class FaceService:
             raise errors.FACE_QUOTA.error()
 
     def get_face(self, kind: GroupKind, group_id: str, person_id: str, face_id: str) -> FaceRow:
+        person_id, face_id = _face_path(kind, group_id, person_id, face_id)
         with self.store.read() as tx:
-            return self._face(tx, kind, group_id, person_id, face_id)
+            return _face_row(tx, kind, group_id, person_id, face_id)
 
     def update_face(
         self, kind: GroupKind, group_id: str, person_id: str, face_id: str, body: Any
     ) -> None:
-        fields = self._face_ids_then(kind, group_id, person_id, face_id, body)
+        person_id, face_id = _face_path(kind, group_id, person_id, face_id)
+        fields = validation.body_object(body)
         user_data = validation.user_data(
             validation.field(fields, "userData"), FACE_USER_DATA_MAX_CHARS
         )
-        with self.person_locks.hold(person_id.lower()), self.store.write() as tx:
-            face = self._face(tx, kind, group_id, person_id, face_id)
+        with self.person_locks.hold(person_id), self.store.write() as tx:
+            _face_row(tx, kind, group_id, person_id, face_id)
             refuse_while_training(tx, kind, group_id, group_level=False)
             if user_data is not None:
-                tx.update_face(face.face_id, user_data)
+                tx.update_face(face_id, user_data)
 
     def delete_face(self, kind: GroupKind, group_id: str, person_id: str, face_id: str) -> None:
-        self._face_ids_then(kind, group_id, person_id, face_id, {})
-        with self.person_locks.hold(person_id.lower()), self.store.write() as tx:
-            face = self._face(tx, kind, group_id, person_id, face_id)
+        person_id, face_id = _face_path(kind, group_id, person_id, face_id)
+        with self.person_locks.hold(person_id), self.store.write() as tx:
+            _face_row(tx, kind, group_id, person_id, face_id)
             refuse_while_training(tx, kind, group_id, group_level=False)
-            tx.delete_face(face.face_id)
+            tx.delete_face(face_id)
 
-    def _face_ids_then(
-        self, kind: GroupKind, group_id: str, person_id: str, face_id: str, body: Any
-    ) -> Mapping[str, Any]:
-        validation.group_id(kind, group_id)
-        validation.person_id(person_id)
-        validation.persisted_face_id(face_id)
-        return validation.body_object(body)
 
-    def _face(
-        self, tx: Tx, kind: GroupKind, group_id: str, person_id: str, face_id: str
-    ) -> FaceRow:
-        validation.group_id(kind, group_id)
-        person_id = validation.person_id(person_id)
-        face_id = validation.persisted_face_id(face_id)
-        group_row(tx, kind, group_id)
-        person_row(tx, kind, group_id, person_id)
-        face = tx.face(person_id, face_id)
-        if face is None:
-            raise errors.PERSISTED_FACE_NOT_FOUND.error(face_id=face_id)
-        return face
+def _face_path(kind: GroupKind, group_id: str, person_id: str, face_id: str) -> tuple[str, str]:
+    """Check the ids of a face's path in the service's order; return the GUIDs."""
+    validation.group_id(kind, group_id)
+    return validation.person_id(person_id), validation.persisted_face_id(face_id)
+
+
+def _face_row(tx: Tx, kind: GroupKind, group_id: str, person_id: str, face_id: str) -> FaceRow:
+    group_row(tx, kind, group_id)
+    person_row(tx, kind, group_id, person_id)
+    face = tx.face(person_id, face_id)
+    if face is None:
+        raise errors.PERSISTED_FACE_NOT_FOUND.error(face_id=face_id)
+    return face

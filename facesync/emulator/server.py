@@ -2,7 +2,9 @@
 
 Binds to 127.0.0.1 by default and refuses any other address without a key.
 One emulator at a time owns a data folder (a lock file), so two processes never
-train or cache the same groups.
+train or cache the same groups. This module imports without the `local` extra
+(numpy, dlib), so that a missing extra is one clear sentence from
+require_vision(), never an ImportError.
 """
 
 from __future__ import annotations
@@ -11,26 +13,30 @@ import ipaddress
 import logging
 import secrets
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import (
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    make_server,
+    select_address_family,
+)
 
 from facesync.emulator import vision
-from facesync.emulator.app import Pipeline, create_app
-from facesync.emulator.faults import FaultInjector
-from facesync.emulator.handlers import Services
-from facesync.emulator.limiter import RateLimiter
-from facesync.emulator.models import FaceService
-from facesync.emulator.recognition import Recognition
 from facesync.emulator.store import Store, StoreError
-from facesync.emulator.training import IndexCache, Trainer
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
+
+if TYPE_CHECKING:
+    from facesync.emulator.app import Pipeline
+    from facesync.emulator.training import Trainer
 
 LOCK_NAME = "emulator.lock"
 STOP_GRACE_SECONDS = 10
@@ -107,7 +113,7 @@ class RunningEmulator:
         self._store = store
         self._lock = lock
         shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{server.server_port}"
+        self.url = f"http://{shown}:{server.port}"
         self.key = pipeline.key
         self._thread = threading.Thread(
             target=server.serve_forever, name="facesync-emulator", daemon=True
@@ -139,6 +145,35 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
     except StoreError as error:
         lock.release()
         raise ConfigError(str(error)) from None
+    try:
+        listener = _listen(config.host, config.port)
+    except ConfigError:
+        store.close()
+        lock.release()
+        raise
+    pipeline, trainer = _assemble(config, store)
+    from facesync.emulator.app import create_app
+
+    with listener:
+        server = make_server(
+            config.host, config.port, create_app(pipeline), threaded=True,
+            request_handler=_QuietHandler, fd=listener.fileno(),
+        )  # fmt: skip
+    trainer.resume()
+    threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
+    return RunningEmulator(server, pipeline, trainer, store, lock, config.host)
+
+
+def _assemble(config: EmulatorConfig, store: Store) -> tuple[Pipeline, Trainer]:
+    """The emulated resource: models, training, recognition and the request pipeline."""
+    from facesync.emulator.app import Pipeline
+    from facesync.emulator.faults import FaultInjector
+    from facesync.emulator.handlers import Services
+    from facesync.emulator.limiter import RateLimiter
+    from facesync.emulator.models import FaceService
+    from facesync.emulator.recognition import Recognition
+    from facesync.emulator.training import IndexCache, Trainer
+
     indexes = IndexCache()
     trainer = Trainer(store, indexes)
     services = Services(
@@ -153,20 +188,25 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
         faults=FaultInjector(config.fault_rate, config.fault_seed),
         latency_ms=config.latency_ms,
     )
+    return pipeline, trainer
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that a busy port is a ConfigError (the
+    server's own bind would print to stderr and exit)."""
+    family = select_address_family(host, port)
+    listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        server = make_server(
-            config.host, config.port, create_app(pipeline), threaded=True,
-            request_handler=_QuietHandler,
-        )  # fmt: skip
-    except (OSError, SystemExit) as error:
-        store.close()
-        lock.release()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(get_sockaddr(host, port, family))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        reason = error.strerror or str(error)
         raise ConfigError(
-            f"Cannot listen on {config.host}:{config.port} ({error}): choose another --port."
+            f"Cannot listen on {host}:{port} ({reason}): choose another --port or --host."
         ) from None
-    trainer.resume()
-    threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
-    return RunningEmulator(server, pipeline, trainer, store, lock, config.host)
+    return listener
 
 
 def _lock_data_dir(data_dir: Path) -> FileLock:

@@ -12,6 +12,7 @@ detect-only calls never pay for them.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import queue
@@ -95,8 +96,10 @@ def model_folder() -> Path | None:
 def require_vision() -> None:
     """Raise VisionUnavailableError unless numpy, dlib and the face models are there."""
     for module in ("numpy", "dlib"):
-        if importlib.util.find_spec(module) is None:
-            raise VisionUnavailableError(module)
+        try:
+            importlib.import_module(module)
+        except (ImportError, OSError):  # missing, or a binary that does not load here
+            raise VisionUnavailableError(module) from None
     folder = model_folder()
     if folder is None or not all((folder / name).is_file() for name in _model_files()):
         raise VisionUnavailableError("face-recognition-models")

@@ -67,3 +67,15 @@ def test_a_data_folder_serves_one_emulator_at_a_time_and_data_survives(tmp_path:
         assert answer.json() == {"personGroupId": "kept", "name": "Kept"}
     finally:
         second.stop()
+
+
+def test_a_busy_port_is_a_config_error_and_frees_the_data_folder(tmp_path: Path) -> None:
+    first = start_emulator(EmulatorConfig(data_dir=tmp_path / "a", port=0))
+    try:
+        port = int(first.url.rsplit(":", 1)[1])
+        with pytest.raises(ConfigError, match="Cannot listen"):
+            start_emulator(EmulatorConfig(data_dir=tmp_path / "b", port=port))
+        second = start_emulator(EmulatorConfig(data_dir=tmp_path / "b", port=0))
+        second.stop()
+    finally:
+        first.stop()
