@@ -145,6 +145,9 @@ def test_target_face_picks_one_face_of_a_group_photo(staff: FaceService, fake_vi
     face_id = add(staff, person_id, image, targetFace="390,90,220,220")
 
     assert staff.get_face(PERSON_GROUP, "staff", person_id, face_id).left == 400
+    assert_error(
+        errors.MORE_THAN_ONE_FACE, lambda: add(staff, person_id, image, targetFace="0,0,800,600")
+    )
 
 
 def test_image_size_rules_come_from_the_bytes(staff: FaceService) -> None:
