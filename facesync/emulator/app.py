@@ -65,6 +65,13 @@ class Pipeline:
         self.in_flight = InFlight()
 
     def answer(self) -> Response:
+        try:
+            return self._answer()
+        except Exception:  # the last guard: a bug still answers the service's JSON
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return error_response(errors.INTERNAL.error())
+
+    def _answer(self) -> Response:
         with self.in_flight:
             if self.latency_ms:
                 time.sleep(self.latency_ms / 1000)

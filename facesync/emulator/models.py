@@ -102,11 +102,18 @@ def refuse_while_training(tx: Tx, kind: GroupKind, group_id: str, *, group_level
 class FaceService:
     """Groups, persons and persisted faces of one emulated Face resource."""
 
-    def __init__(self, store: Store, tier: str, analyse: Callable[[bytes], Any]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tier: str,
+        analyse: Callable[[bytes], Any],
+        on_group_deleted: Callable[[GroupKind, str], None] | None = None,
+    ) -> None:
         self.store = store
         self.quotas = TIER_QUOTAS[tier]
         self.analyse = analyse  # bytes -> vision.Scene (injected so unit tests need no dlib)
         self.person_locks = KeyedLocks()
+        self._on_group_deleted = on_group_deleted  # lets the in-memory index go
 
     # -- groups -----------------------------------------------------------------------------
     def create_group(self, kind: GroupKind, group_id: str, body: Any) -> None:
@@ -152,6 +159,8 @@ class FaceService:
             group_row(tx, kind, group_id)
             refuse_while_training(tx, kind, group_id, group_level=True)
             tx.delete_group(kind.name, group_id)
+        if self._on_group_deleted is not None:
+            self._on_group_deleted(kind, group_id)
 
     def _update_fields(
         self, kind: GroupKind, body: Any, user_data_limit: int

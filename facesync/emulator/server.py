@@ -177,7 +177,7 @@ def _assemble(config: EmulatorConfig, store: Store) -> tuple[Pipeline, Trainer]:
     indexes = IndexCache()
     trainer = Trainer(store, indexes)
     services = Services(
-        FaceService(store, config.tier, vision.analyse),
+        FaceService(store, config.tier, vision.analyse, indexes.forget),
         trainer,
         Recognition(store, vision.analyse, indexes),
     )

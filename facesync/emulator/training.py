@@ -11,6 +11,7 @@ when the emulator stopped is run again at the next start.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -55,6 +56,10 @@ class IndexCache:
     def put(self, kind: GroupKind, group_id: str, index: Index) -> None:
         with self._lock:
             self._indexes[(kind.name, group_id)] = index
+
+    def forget(self, kind: GroupKind, group_id: str) -> None:
+        with self._lock:
+            self._indexes.pop((kind.name, group_id), None)
 
 
 class Trainer:
@@ -130,7 +135,8 @@ class Trainer:
             pass  # the emulator is stopping; the training resumes at the next start
         except Exception:  # a bug must not leave the group "running" forever
             log.exception("training of %s failed", row.group_id)
-            self._finish(row, None, "Training failed.")
+            with contextlib.suppress(Exception):
+                self._finish(row, None, "Training failed.")
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
