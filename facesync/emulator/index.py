@@ -18,7 +18,7 @@ threshold is compared with the rounded value the client sees.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -31,6 +31,7 @@ EMBEDDING_SIZE = 128
 CONFIDENCE_CENTRE = 0.6
 CONFIDENCE_SCALE = 0.05
 CONFIDENCE_DECIMALS = 5
+CHUNK_ROWS = 1024  # faces per stored chunk: 512 KB
 
 
 def confidence(distance: Any) -> Any:
@@ -82,25 +83,40 @@ class Index:
         )
 
     @classmethod
-    def from_snapshot(cls, row: SnapshotRow) -> Index:
+    def from_snapshot(cls, row: SnapshotRow, chunks: Iterable[bytes]) -> Index:
+        counts = np.frombuffer(row.counts, dtype="<i4")
+        matrix = np.empty((int(counts.sum()), EMBEDDING_SIZE), dtype=np.float32)
+        filled = 0
+        for chunk in chunks:
+            rows = np.frombuffer(chunk, dtype="<f4").reshape(-1, EMBEDDING_SIZE)
+            matrix[filled : filled + len(rows)] = rows
+            filled += len(rows)
+        if filled != len(matrix):
+            raise ValueError(f"snapshot {row.training_id} holds {filled} of {len(matrix)} faces")
         return cls(
             row.training_id,
             row.recognition_model,
             tuple(row.person_ids.split("\n")),
-            np.frombuffer(row.counts, dtype="<i4"),
-            np.frombuffer(row.matrix, dtype="<f4").reshape(-1, EMBEDDING_SIZE),
+            counts,
+            matrix,
         )
 
-    def to_snapshot(self, kind: str, group_id: str) -> SnapshotRow:
-        return SnapshotRow(
+    def to_snapshot(self, kind: str, group_id: str) -> tuple[SnapshotRow, Iterator[Any]]:
+        """The snapshot row and its embeddings as CHUNK_ROWS-row views (no copies)."""
+        row = SnapshotRow(
             kind,
             group_id,
             self.training_id,
             self.recognition_model,
             "\n".join(self.person_ids),
             self.counts.astype("<i4").tobytes(),
-            self.matrix.astype("<f4").tobytes(),
         )
+        matrix = np.ascontiguousarray(self.matrix, dtype="<f4")
+        chunks = (
+            memoryview(matrix[start : start + CHUNK_ROWS]).cast("B")
+            for start in range(0, len(matrix), CHUNK_ROWS)
+        )
+        return row, chunks
 
     def search(
         self, queries: Any, max_candidates: int, threshold: float

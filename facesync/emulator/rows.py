@@ -66,8 +66,8 @@ class TrainingRow:
 
 @dataclass(frozen=True)
 class SnapshotRow:
-    """A trained identification index: persons in order, their face counts, the
-    embeddings row by row (float32), as the training that built it saw them."""
+    """A trained identification index: persons in order and their face counts, as
+    the training that built it saw them (the embeddings are stored in chunks)."""
 
     kind: str
     group_id: str
@@ -75,7 +75,6 @@ class SnapshotRow:
     recognition_model: str
     person_ids: str  # newline-separated
     counts: bytes  # int32 per person
-    matrix: bytes  # float32, faces x 128
 
     def values(self) -> tuple[object, ...]:
         return astuple(self)

@@ -13,15 +13,16 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from facesync.emulator.rows import FaceRow, GroupRow, PersonRow, SnapshotRow, TrainingRow
 
 DB_NAME = "emulator.sqlite3"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (
@@ -46,7 +47,10 @@ CREATE TABLE IF NOT EXISTS trainings (
 CREATE TABLE IF NOT EXISTS snapshots (
     kind TEXT NOT NULL, group_id TEXT NOT NULL, training_id TEXT NOT NULL,
     recognition_model TEXT NOT NULL, person_ids TEXT NOT NULL, counts BLOB NOT NULL,
-    matrix BLOB NOT NULL, PRIMARY KEY (kind, group_id));
+    PRIMARY KEY (kind, group_id));
+CREATE TABLE IF NOT EXISTS snapshot_chunks (
+    kind TEXT NOT NULL, group_id TEXT NOT NULL, chunk INTEGER NOT NULL, rows BLOB NOT NULL,
+    PRIMARY KEY (kind, group_id, chunk));
 """
 _FACE_COLUMNS = (
     "face_id, person_id, kind, group_id, user_data, left_px, top_px, width_px, height_px,"
@@ -97,7 +101,8 @@ class Tx:
         )
 
     def delete_group(self, kind: str, group_id: str) -> None:
-        for table in ("faces", "persons", "trainings", "snapshots", "groups"):
+        tables = ("faces", "persons", "trainings", "snapshots", "snapshot_chunks", "groups")
+        for table in tables:
             sql = f"DELETE FROM {table} WHERE kind = ? AND group_id = ?"
             self.db.execute(sql, (kind, group_id))
 
@@ -212,7 +217,7 @@ class Tx:
 
     def snapshot(self, kind: str, group_id: str) -> SnapshotRow | None:
         row = self.db.execute(
-            "SELECT kind, group_id, training_id, recognition_model, person_ids, counts, matrix"
+            "SELECT kind, group_id, training_id, recognition_model, person_ids, counts"
             " FROM snapshots WHERE kind = ? AND group_id = ?",
             (kind, group_id),
         ).fetchone()
@@ -224,10 +229,26 @@ class Tx:
         ).fetchone()
         return row[0] if row else None
 
-    def save_snapshot(self, snapshot: SnapshotRow) -> None:
+    def snapshot_chunks(self, kind: str, group_id: str) -> Iterator[bytes]:
+        """The snapshot's embeddings (float32 rows), in order."""
+        for (rows,) in self.db.execute(
+            "SELECT rows FROM snapshot_chunks WHERE kind = ? AND group_id = ? ORDER BY chunk",
+            (kind, group_id),
+        ):
+            yield rows
+
+    def save_snapshot(self, snapshot: SnapshotRow, chunks: Iterable[Any]) -> None:
+        """Replace a group's snapshot; `chunks` are bytes-like runs of float32 rows,
+        kept small so that saving never copies the whole matrix at once."""
+        key = (snapshot.kind, snapshot.group_id)
+        self.db.execute("DELETE FROM snapshot_chunks WHERE kind = ? AND group_id = ?", key)
         self.db.execute(
-            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)", snapshot.values()
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?)", snapshot.values()
         )
+        for number, chunk in enumerate(chunks):
+            self.db.execute(
+                "INSERT INTO snapshot_chunks VALUES (?, ?, ?, ?)", (*key, number, chunk)
+            )
 
     def _count(self, sql: str, args: tuple[str, ...]) -> int:
         return int(self.db.execute(sql, args).fetchone()[0])

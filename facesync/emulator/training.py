@@ -49,7 +49,7 @@ class IndexCache:
         row = tx.snapshot(kind.name, group_id)
         if row is None:
             return None
-        index = Index.from_snapshot(row)
+        index = Index.from_snapshot(row, tx.snapshot_chunks(kind.name, group_id))
         self.put(kind, group_id, index)
         return index
 
@@ -174,7 +174,7 @@ class Trainer:
                 failed = replace(row, status="failed", last_action=finished, message=failure)
                 tx.save_training(failed)
                 return
-            tx.save_snapshot(index.to_snapshot(row.kind, row.group_id))
+            tx.save_snapshot(*index.to_snapshot(row.kind, row.group_id))
             tx.save_training(
                 replace(
                     row,

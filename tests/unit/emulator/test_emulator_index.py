@@ -60,7 +60,8 @@ def test_search_keeps_the_best_candidates_above_the_threshold() -> None:
 def test_an_index_round_trips_through_its_snapshot() -> None:
     index = build({"a": [unit_vector(1)], "b": [unit_vector(2), unit_vector(3)]})
 
-    again = Index.from_snapshot(index.to_snapshot("personGroup", "staff"))
+    row, chunks = index.to_snapshot("personGroup", "staff")
+    again = Index.from_snapshot(row, [bytes(chunk) for chunk in chunks])
 
     assert again.person_ids == ("a", "b") and list(again.counts) == [1, 2]
     assert np.array_equal(again.matrix, index.matrix)
@@ -68,3 +69,22 @@ def test_an_index_round_trips_through_its_snapshot() -> None:
 
 def test_no_faces_build_no_index() -> None:
     assert Index.build("recognition_01", 0, []) is None
+
+
+def test_a_large_index_round_trips_through_the_store_in_chunks(store) -> None:
+    vectors = np.random.default_rng(5).normal(size=(2500, 128)).astype("<f4")
+    rows = [(f"{n // 5:04d}", vector.tobytes()) for n, vector in enumerate(vectors)]
+    index = Index.build("recognition_04", len(rows), rows)
+    assert index is not None
+
+    with store.write() as tx:
+        tx.save_snapshot(*index.to_snapshot("personGroup", "staff"))
+    with store.read() as tx:
+        row = tx.snapshot("personGroup", "staff")
+        assert row is not None
+        chunks = list(tx.snapshot_chunks("personGroup", "staff"))
+        again = Index.from_snapshot(row, chunks)
+
+    assert len(chunks) == 3
+    assert np.array_equal(again.matrix, vectors)
+    assert again.person_ids == index.person_ids
