@@ -213,6 +213,7 @@ class FaceService:
     ) -> list[tuple[PersonRow, list[str]]]:
         validation.group_id(kind, group_id)
         after, count = validation.start(start), validation.top(top)
+        after = validation.guid(after) or after  # person ids compare in canonical lowercase
         with self.store.read() as tx:
             group_row(tx, kind, group_id)
             persons = tx.persons(kind.name, group_id, after, count)
