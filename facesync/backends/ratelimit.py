@@ -43,16 +43,20 @@ class RateLimiter:
         self._paused_until = float("-inf")
 
     def acquire(self) -> float:
-        """Block until this caller's slot; return the seconds waited."""
+        """Block until this caller's slot; return the seconds waited.
+
+        Callers wait their turn under the lock, so each starts at least one
+        interval after the previous one actually started, even when a thread
+        wakes late (a busy CPU): late starts never bunch up the next ones.
+        """
         with self._lock:
             now = self._clock()
             slot = max(now, self._next_free, self._paused_until)
+            wait = slot - now
+            if wait > 0:
+                self._sleep(wait)
             if self._interval:
-                self._next_free = slot + self._interval
-        wait = slot - now
-        if wait > 0:
-            # Sleeping outside the lock: other threads reserve later slots meanwhile.
-            self._sleep(wait)
+                self._next_free = max(slot, self._clock()) + self._interval
         return max(wait, 0.0)
 
     def pause(self, seconds: float) -> None:
