@@ -92,7 +92,11 @@ class Transport:
         self._count_lock = threading.Lock()
         self.calls_made = 0
         self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        # pool_block: a worker beyond pool_size waits for a connection instead of
+        # opening one that urllib3 would discard with a warning on stderr.
+        adapter = HTTPAdapter(
+            pool_connections=4, pool_maxsize=pool_size, max_retries=0, pool_block=True
+        )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update({"Ocp-Apim-Subscription-Key": key, "User-Agent": USER_AGENT})
