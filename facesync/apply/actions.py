@@ -67,6 +67,8 @@ class Context:
                 if wait is None or not is_busy(exc) or self.stop.is_set():
                     raise
                 self.sleep(wait)
+                if self.stop.is_set():
+                    raise
         raise AssertionError("unreachable")
 
     def delete(self, fn: Callable[..., None], *args: Any) -> None:

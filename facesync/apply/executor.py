@@ -172,10 +172,9 @@ class _Run:
     def _failed(self, i: int, change: Change, exc: FacesyncError) -> None:
         if isinstance(exc, TrainingError):
             self.report.training[change.data["group_id"]] = exc.info
-        if isinstance(exc, ApiUnreachableError):
-            if not getattr(exc, "ambiguous", False):
-                self._halt()  # the endpoint is gone: every other call would fail the same way
-        elif isinstance(exc, ApiError):
+        if _fails_everything(exc):
+            self._halt()  # every other call would fail the same way
+        if isinstance(exc, ApiError) and not isinstance(exc, ApiUnreachableError):
             exc = _at(exc, change)
         self.report.failed.append((change, exc))
         self._settle(i, FAILED, _reason(exc, change))
@@ -228,6 +227,15 @@ class _Run:
         self.report.succeeded.sort(key=lambda c: order[id(c)])
         self.report.skipped.sort(key=lambda c: order[id(c)])
         self.report.failed.sort(key=lambda f: order[id(f[0])])
+
+
+def _fails_everything(exc: FacesyncError) -> bool:
+    """An endpoint that is gone, a refused key, a used-up monthly quota."""
+    if isinstance(exc, ApiUnreachableError):
+        return not getattr(exc, "ambiguous", False)  # one lost answer is not a dead endpoint
+    if isinstance(exc, ApiError):
+        return exc.status == 401 or (exc.status == 403 and exc.code == "403")
+    return False
 
 
 def _at(exc: ApiError, change: Change) -> ApiError:

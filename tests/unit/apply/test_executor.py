@@ -282,3 +282,25 @@ def test_a_face_added_to_a_known_person_uses_its_recorded_id(tmp_path: Path):
     report, _ = run(plan(face_create("staff", "alice", photo, person_id=pid), train()), fake)
     assert report.ok
     assert [f.sha256 for f in fake.group("staff").persons[pid].faces.values()] == [sha(photo)]
+
+
+def test_a_refused_key_stops_the_apply_after_the_first_answer(tmp_path: Path):
+    fake = FakeBackend()
+    fake.inject("create_group", ApiError(401, "401", "access denied: check FACESYNC_KEY"))
+    plan_two = plan(
+        *enrolment(tmp_path, "a", 1, 1).changes, *enrolment(tmp_path, "b", 1, 1).changes
+    )
+    report, _ = run(plan_two, fake, parallelism=1)
+    assert len(report.failed) == 1
+    assert len(fake.calls) == 1
+    assert len(report.skipped) == len(plan_two.changes) - 1
+
+
+def test_one_lost_answer_does_not_stop_the_other_persons(tmp_path: Path):
+    fake = FakeBackend()
+    lost = ApiUnreachableError(0, "Unreachable", "no answer")
+    lost.ambiguous = True
+    fake.inject("add_face", lost)
+    report, _ = run(enrolment(tmp_path, persons=3, faces=1), fake, parallelism=1)
+    assert len(report.failed) == 1 and not report.skipped
+    assert len(fake.operations("add_face")) == 3
