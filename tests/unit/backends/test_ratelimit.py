@@ -112,4 +112,3 @@ def test_without_a_rate_only_pauses_hold_calls_back():
     limiter.pause(2.0)
     limiter.acquire()
     assert clock() == 2.0
-
