@@ -38,7 +38,18 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}: {where}{self.message}"
+        return one_line(f"{self.file}:{self.line}: {where}{self.message}")
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {
+    10: "\\n", 13: "\\r", 9: "\\t"
+}
+
+
+def one_line(text: str) -> str:
+    """Escape control characters (a newline inside a YAML key, say), so that
+    one diagnostic stays one line."""
+    return text.translate(_CONTROL)
 
 
 class ManifestError(FacesyncError):

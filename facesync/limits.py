@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 
-# The same patterns as schemas/manifest.schema.json. Match with .fullmatch():
-# re's "$" would also accept a trailing newline.
-GROUP_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
-PERSON_KEY_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The same patterns as schemas/manifest.schema.json. "(?!\n)" because Python's
+# "$" (which jsonschema uses) would also accept a trailing newline.
+GROUP_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}(?!\n)$")
+PERSON_KEY_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}(?!\n)$")
 
 NAME_MAX_CHARS = 128
 USER_DATA_MAX_CHARS = 16384  # groups and persons ("16KB")
