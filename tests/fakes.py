@@ -182,7 +182,7 @@ class FakeBackend:
         self, kind: str, group_id: str, name: str, user_data: str | None, recognition_model: str
     ) -> None:
         with self._op("create_group", kind=kind, group_id=group_id):
-            if not GROUP_ID_RE.match(group_id or ""):
+            if not GROUP_ID_RE.fullmatch(group_id or ""):
                 raise _bad("Person group ID is invalid.")
             _check_name(name)
             _check_user_data(user_data, USER_DATA_MAX_CHARS)
@@ -436,7 +436,7 @@ class FakeBackend:
         _kind(kind)
         g = self.groups.get((kind, group_id))
         if g is None:
-            valid = GROUP_ID_RE.match(group_id or "")
+            valid = GROUP_ID_RE.fullmatch(group_id or "")
             message = "Person group is not found." if valid else "Person group ID is invalid."
             raise ApiError(404, _code(kind, "NotFound"), message)
         return g
