@@ -25,10 +25,13 @@ def open_backend(
     manifest_folder: Path,
     *,
     say: Callable[[str], None] = _stderr,
+    pool_size: int = 16,
 ) -> Iterator[HttpBackend]:
     """Yield a ready backend; stop the embedded emulator afterwards."""
     if conn.endpoint is not None:
-        backend = HttpBackend(conn.endpoint, conn.key or "", rate=conn.rate)
+        backend = HttpBackend(
+            conn.endpoint, conn.key or "", rate=conn.rate, pool_size=max(16, pool_size)
+        )
         try:
             yield backend
         finally:
@@ -48,7 +51,7 @@ def open_backend(
     emulator = start_emulator(
         EmulatorConfig(data_dir=data_dir, key=secrets.token_hex(16), port=0, tier="unlimited")
     )
-    backend = HttpBackend(emulator.url, emulator.key, rate=conn.rate)
+    backend = HttpBackend(emulator.url, emulator.key, rate=conn.rate, pool_size=max(16, pool_size))
     try:
         yield backend
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from facesync.apply.executor import ApplyReport, execute
-from facesync.apply.progress import make_progress
+from facesync.apply.progress import make_progress, planned_calls
 from facesync.backends.connect import open_backend
 from facesync.backends.http import HttpBackend
 from facesync.plan.model import Action, Plan
@@ -39,7 +39,7 @@ def run(
     conn = connection(settings, rate)
     with hold_run_lock(settings.lock_path, "apply"):
         lock = read_state(settings, conn, rebind=rebind)
-        with open_backend(conn, manifest.folder) as backend:
+        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
             if plan_file is not None:
                 plan = load_plan(plan_file)
                 check_fresh(
@@ -72,7 +72,9 @@ def run_plan(
     train: bool = True,
     wait: bool = True,
 ) -> ApplyReport:
-    calls = sum(2 if c.action is Action.REPLACE else 1 for c in plan.changes)
+    calls = sum(
+        planned_calls(c) for c in plan.changes if train or c.action is not Action.TRAIN
+    )
     with make_progress(calls, tty=sys.stdout.isatty()) as progress:
         return execute(
             plan,
@@ -94,8 +96,8 @@ def _report(report: ApplyReport) -> int:
     )
     for group_id, info in sorted(report.training.items()):
         click.echo(f"Training of {group_id}: {info.status}.")
-    for change, error in report.failed:
-        click.echo(f"Error: {change.address}: {error}", err=True)
+    for _change, error in report.failed:
+        click.echo(f"Error: {error}", err=True)
     if report.skipped:
         click.echo(
             f"{len(report.skipped)} change(s) skipped because they depend on a failed one; "

@@ -38,7 +38,7 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
     conn = connection(settings)
     with hold_run_lock(settings.lock_path, "destroy"):
         lock = read_state(settings, conn)
-        with open_backend(conn, manifest.folder) as backend:
+        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
             plan = make_plan(manifest, lock, backend, wanted)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
