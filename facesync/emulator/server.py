@@ -115,6 +115,7 @@ class RunningEmulator:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{server.port}"
         self.key = pipeline.key
+        self.faults = pipeline.faults  # counts requests and injected faults (tests, benches)
         self._thread = threading.Thread(
             target=server.serve_forever, name="facesync-emulator", daemon=True
         )
