@@ -20,6 +20,7 @@ from facesync.emulator import errors, validation
 from facesync.emulator.attributes import face_attributes, parse_attributes
 from facesync.emulator.images import ImageProblem, check_size
 from facesync.emulator.kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
+from facesync.emulator.landmarks import landmarks_27
 from facesync.emulator.store import Store
 from facesync.emulator.training import IndexCache
 from facesync.limits import GROUP_ID_RE, IDENTIFY_FACE_IDS_MAX
@@ -122,9 +123,13 @@ class Recognition:
             scene = self.analyse(data)
         except ImageProblem as problem:
             raise problem.spec.error() from None
-        return [self._detected(scene, index, options) for index in range(len(scene.boxes))]
+        return [
+            self._detected(scene, index, options, data) for index in range(len(scene.boxes))
+        ]
 
-    def _detected(self, scene: Any, index: int, options: DetectOptions) -> dict[str, Any]:
+    def _detected(
+        self, scene: Any, index: int, options: DetectOptions, data: bytes
+    ) -> dict[str, Any]:
         box = scene.boxes[index]
         left, top, width, height = box.rectangle
         face: dict[str, Any] = {}
@@ -136,7 +141,7 @@ class Recognition:
             face["recognitionModel"] = options.recognition_model
         face["faceRectangle"] = {"top": top, "left": left, "width": width, "height": height}
         if options.return_landmarks:
-            face["faceLandmarks"] = _landmarks(box.landmarks)
+            face["faceLandmarks"] = landmarks_27(data, box.rectangle)
         if options.attributes:
             face["faceAttributes"] = face_attributes(options.attributes, box.rectangle)
         return face
@@ -227,22 +232,3 @@ def _threshold(value: Any) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise errors.CONFIDENCE_THRESHOLD_INVALID.error()
     return float(value)
-
-
-def _landmarks(points: tuple[tuple[float, float], ...]) -> dict[str, dict[str, float]]:
-    """The landmarks the 5-point model gives: both pupils (eye-corner midpoints,
-    `pupilLeft` being the one on the image's left, as in the service's examples)
-    and the nose tip (the base of the nose)."""
-    if len(points) < 5:
-        return {}
-    eyes = sorted(
-        [
-            ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2),
-            ((points[2][0] + points[3][0]) / 2, (points[2][1] + points[3][1]) / 2),
-        ]
-    )
-    return {
-        "pupilLeft": {"x": round(eyes[0][0], 1), "y": round(eyes[0][1], 1)},
-        "pupilRight": {"x": round(eyes[1][0], 1), "y": round(eyes[1][1], 1)},
-        "noseTip": {"x": points[4][0], "y": points[4][1]},
-    }

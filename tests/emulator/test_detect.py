@@ -138,13 +138,16 @@ def test_landmarks_come_only_when_asked_as_float_points_on_the_face(
     assert points["pupilLeft"]["x"] < points["noseTip"]["x"] < points["pupilRight"]["x"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dlib's 5-point model gives 3 of the contract's 27 landmarks (outside issue 2)",
-)
 def test_landmarks_name_the_27_points_of_the_contract(api: Api, photos: Photos) -> None:
     [face] = detect(api, photos.bytes(OBAMA), returnFaceLandmarks="true")
-    assert set(face["faceLandmarks"]) == LANDMARKS_27
+    points = face["faceLandmarks"]
+    assert set(points) == LANDMARKS_27
+    box = face["faceRectangle"]
+    assert points["eyeLeftOuter"]["x"] < points["pupilLeft"]["x"] < points["eyeLeftInner"]["x"]
+    assert points["eyeLeftInner"]["x"] < points["eyeRightInner"]["x"]
+    assert points["eyebrowLeftOuter"]["y"] < points["pupilLeft"]["y"] < points["noseTip"]["y"]
+    assert points["noseTip"]["y"] < points["upperLipTop"]["y"] < points["underLipBottom"]["y"]
+    assert box["top"] <= points["noseTip"]["y"] <= box["top"] + box["height"]
 
 
 @pytest.mark.parametrize(
