@@ -1,5 +1,5 @@
-"""What several commands share: loading inputs, planning, and writing the lock
-as apply goes (one checkpoint per successful server call)."""
+"""What several commands share: loading inputs, planning, approving a plan,
+and writing the lock as apply goes (one checkpoint per successful server call)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from facesync.config import Connection, resolve_connection
 from facesync.errors import UsageError
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import Manifest
+from facesync.plan.danger import dangerous_groups, with_danger_warnings
 from facesync.plan.diff import diff
 from facesync.plan.model import Address, Change, Plan
 from facesync.settings import Settings
@@ -52,9 +53,11 @@ def make_plan(
     backend: FaceBackend | None,
     targets: Sequence[Address] = (),
 ) -> Plan:
-    """Refresh (unless backend is None) and diff, within the targets if any."""
+    """Refresh (unless backend is None) and diff, within the targets if any; a
+    plan that empties a group says so among its warnings."""
     observed = refresh(backend, manifest, lock) if backend is not None else None
-    return diff(manifest, lock, observed, target=list(targets) or None)
+    plan = diff(manifest, lock, observed, target=list(targets) or None)
+    return with_danger_warnings(plan, lock)
 
 
 class LockWriter:
@@ -90,3 +93,46 @@ def confirm(question: str, *, yes: bool, expected: str = "yes") -> None:
     answer = click.prompt("  Enter a value", default="", show_default=False)
     if answer.strip() != expected:
         raise UsageError("cancelled: nothing was changed")
+
+
+def confirm_plan(
+    plan: Plan,
+    lock: LockState,
+    *,
+    yes: bool,
+    question: str = "Do you want to perform these actions?",
+) -> None:
+    """Approve a plan: --yes, or an answer typed on a terminal; never without one.
+
+    The answer is `yes`, except for a plan that deletes, replaces or empties a
+    managed group (facesync.plan.danger): then the user types that group's id, or all
+    such ids in one answer (separated by spaces or commas, in any order), so
+    that a whole gallery is never lost to a reflex `yes`.
+    """
+    if yes:
+        return
+    at_risk = dangerous_groups(plan, lock)
+    if not at_risk:
+        confirm(question, yes=False)
+        return
+    one = len(at_risk) == 1
+    names = ("group " if one else "groups ") + ", ".join(f"'{g}'" for g in at_risk)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"refusing to delete or empty {names} without confirmation: "
+            f"run on a terminal and type {'its id' if one else 'their ids'} when asked, "
+            "or pass --yes"
+        )
+    click.echo(
+        f"\n{question}\n  This plan deletes, replaces or empties {names}, with the persons "
+        f"and faces in {'it' if one else 'them'}.\n  Type "
+        f"{'its id' if one else 'their ids, separated by spaces,'} to approve: "
+        f"{' '.join(at_risk)}\n"
+    )
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    typed = answer.replace(",", " ").split()
+    if sorted(set(typed)) != at_risk or len(typed) != len(at_risk):
+        shown = repr(answer.strip()) if answer.strip() else "nothing"
+        raise UsageError(
+            f"cancelled: you typed {shown}, not {' '.join(at_risk)!r}; nothing was changed"
+        )
