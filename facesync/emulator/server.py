@@ -122,6 +122,11 @@ class RunningEmulator:
         self._stopped = False
         self._thread.start()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered (one a killed client sent may
+        still commit); False if some still run after `timeout` seconds."""
+        return self._pipeline.in_flight.wait_idle(timeout)
+
     def stop(self) -> None:
         """Stop serving, let running requests and trainings end, close the data."""
         if self._stopped:
