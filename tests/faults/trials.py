@@ -56,11 +56,15 @@ class TrialResult:
     gallery: Gallery
     first: CliRun
     recovery: CliRun | None  # the plain apply that followed, if one ran
-    plan_code: int  # `plan --detailed-exitcode` after recovery: 0 means no changes
+    plan: CliRun  # `plan --detailed-exitcode` after recovery: exit 0 means no changes
     verdict: Verdict
     faults: FaultCounts  # the emulator's counters over the whole trial
     kill_delay: float | None = None  # seconds after the start that the kill was sent
     kill_point: str = ""  # the seeded moment: which write, plus what delay
+
+    @property
+    def plan_code(self) -> int:
+        return self.plan.code
 
     @property
     def kill_delivered(self) -> bool:
@@ -86,6 +90,8 @@ class TrialResult:
     def describe(self) -> str:
         """Everything needed to reproduce and read a failed trial."""
         runs = [("first apply", self.first), ("recovery apply", self.recovery)]
+        if self.plan.code != 0:
+            runs.append(("plan after recovery", self.plan))
         logs = "".join(
             f"\n--- {title} (exit {run.code}) ---\n{run.out[-3000:]}{run.err[-3000:]}"
             for title, run in runs
@@ -235,5 +241,5 @@ def _finish(
     counts = emulator.faults.counts()  # before the checks' own reads
     plan = run_cli(root, cli_env(emulator), "plan", "--detailed-exitcode")
     verdict = verify(emulator.url, emulator.key, gallery.expected(), root / "facesync.lock.json")
-    return TrialResult(kind, seed, gallery, first, recovery, plan.code, verdict, counts,
+    return TrialResult(kind, seed, gallery, first, recovery, plan, verdict, counts,
                        **kill)  # type: ignore[arg-type]  # fmt: skip
