@@ -80,6 +80,10 @@ def warm_up(pool: Pool) -> None:
 class GalleryFace:
     photo: Photo
     user_data: str | None = None
+    file: str | None = None  # its name under faces/<person key>/; None: from its bytes
+
+    def path(self, key: str, index: int) -> str:
+        return f"faces/{key}/{self.file or f'{self.photo.sha256[:10]}-{index}.jpg'}"
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def write_project(root: Path, gallery: Gallery) -> None:
     for person in gallery.persons:
         entries: list[object] = []
         for index, face in enumerate(person.faces):
-            path = f"faces/{person.key}/{face.photo.sha256[:10]}-{index}.jpg"
+            path = face.path(person.key, index)
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).write_bytes(face.photo.data)
             entries.append(
