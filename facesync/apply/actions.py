@@ -2,20 +2,35 @@
 
 Every successful server mutation is followed at once by `checkpoint(change,
 result)`, before anything else can fail, so the lock never misses an id.
+Every call that creates something without an idempotency key (group PUT,
+person POST, face POST) is preceded by a journal intent, resolved once the
+answer is clear (facesync.state.journal), so that a lost answer can be
+recognised later instead of repeated.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from facesync.apply.outcomes import is_busy, may_have_happened
 from facesync.backends.base import FaceBackend, TrainingInfo
+from facesync.digest import text_digest
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.plan.model import Action, Change, ResourceType
+from facesync.state.journal import (
+    ADD_FACE,
+    CREATE_GROUP,
+    CREATE_PERSON,
+    Intent,
+    Journal,
+    user_data_digest,
+)
 
 T = TypeVar("T")
 
@@ -51,12 +66,38 @@ class Context:
     training_timeout: float = 600.0
     person_ids: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    journal: Journal | None = None
 
     def save(self, change: Change, result: dict[str, Any]) -> None:
         try:
             self.checkpoint(change, result)
         except BaseException as exc:
             raise CheckpointFailed(exc) from exc
+
+    @contextmanager
+    def intent(self, intent: Intent) -> Iterator[None]:
+        """Journal `intent` before the block's call and resolve it once the answer
+        is clear: a success (recorded in the lock first) or a plain refusal. A
+        call that may have worked leaves it pending for the next plan to judge."""
+        if self.journal is None:
+            yield
+            return
+        try:
+            self.journal.intend(intent)
+        except OSError as exc:  # no durable intent, no call
+            raise CheckpointFailed(exc) from exc
+        try:
+            yield
+        except ApiError as exc:
+            if not may_have_happened(exc):
+                self._resolve(intent)
+            raise
+        self._resolve(intent)
+
+    def _resolve(self, intent: Intent) -> None:
+        # An unresolved intent only proves what the lock already records.
+        with suppress(OSError):
+            self.journal.resolve(intent)  # type: ignore[union-attr]
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`fn(...)`, repeated after a short wait while the group is busy (409)."""
@@ -81,12 +122,6 @@ class Context:
                 raise
 
 
-def is_busy(exc: ApiError) -> bool:
-    return exc.status == 409 and (
-        exc.code.endswith("TrainingNotFinished") or exc.code == "ConcurrentOperationConflict"
-    )
-
-
 def run_change(change: Change, ctx: Context) -> Outcome:
     """Make a group, person or face change on the server; raise FacesyncError
     when it fails (training is `facesync.apply.training`)."""
@@ -105,15 +140,16 @@ def _create_group(change: Change, ctx: Context) -> Outcome:
     d, api = change.data, ctx.backend
     if change.action is Action.REPLACE:
         ctx.delete(api.delete_group, d.get("old_kind") or d["kind"], d["group_id"])
-    ctx.call(
-        api.create_group,
-        d["kind"],
-        d["group_id"],
-        d["name"],
-        d.get("user_data"),
-        d["recognition_model"],
-    )
-    ctx.save(change, {})
+    with ctx.intent(Intent(CREATE_GROUP, d["group_id"], d["kind"])):
+        ctx.call(
+            api.create_group,
+            d["kind"],
+            d["group_id"],
+            d["name"],
+            d.get("user_data"),
+            d["recognition_model"],
+        )
+        ctx.save(change, {})
     return Outcome("replaced" if change.action is Action.REPLACE else "created")
 
 
@@ -141,10 +177,18 @@ def _create_person(change: Change, ctx: Context) -> Outcome:
     d, api = change.data, ctx.backend
     if change.action is Action.REPLACE and d.get("person_id"):
         ctx.delete(api.delete_person, d["kind"], d["group_id"], d["person_id"])
-    person_id = ctx.call(api.create_person, d["kind"], d["group_id"], d["name"], d.get("user_data"))
-    with ctx.lock:
-        ctx.person_ids[(d["group_id"], d["person_key"])] = person_id
-    ctx.save(change, {"person_id": person_id})
+    intent = Intent(
+        CREATE_PERSON, d["group_id"], d["kind"], person=d["person_key"],
+        name_digest=text_digest(d["name"]), user_data_digest=user_data_digest(d.get("user_data")),
+        preexisting=frozenset(d.get("preexisting") or ()),
+    )
+    with ctx.intent(intent):
+        person_id = ctx.call(
+            api.create_person, d["kind"], d["group_id"], d["name"], d.get("user_data")
+        )
+        with ctx.lock:
+            ctx.person_ids[(d["group_id"], d["person_key"])] = person_id
+        ctx.save(change, {"person_id": person_id})
     return Outcome(f"created (personId {person_id})")
 
 
@@ -182,17 +226,23 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
         ctx.delete(api.delete_face, d["kind"], d["group_id"], person_id, old)
         ctx.save(change, {})  # the old face is gone: the lock forgets it now
     target = d.get("target_face")
-    face_id = ctx.call(
-        api.add_face,
-        d["kind"],
-        d["group_id"],
-        person_id,
-        image,
-        user_data=d.get("user_data"),
-        target_face=tuple(target) if target is not None else None,
-        detection_model=d.get("detection_model"),
+    intent = Intent(
+        ADD_FACE, d["group_id"], d["kind"], person=d["person_key"], person_id=person_id,
+        sha256=d["sha256"], user_data_digest=user_data_digest(d.get("user_data")),
+        preexisting=frozenset(d.get("preexisting") or ()),
     )
-    ctx.save(change, {"persisted_face_id": face_id})
+    with ctx.intent(intent):
+        face_id = ctx.call(
+            api.add_face,
+            d["kind"],
+            d["group_id"],
+            person_id,
+            image,
+            user_data=d.get("user_data"),
+            target_face=tuple(target) if target is not None else None,
+            detection_model=d.get("detection_model"),
+        )
+        ctx.save(change, {"persisted_face_id": face_id})
     verb = "replaced" if change.action is Action.REPLACE else "added"
     return Outcome(f"{verb} (persistedFaceId {face_id})")
 

@@ -24,6 +24,7 @@ from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
 from facesync.plan.graph import ExecutionGraph, build_graph
 from facesync.plan.model import Action, Change, Plan, ResourceType
+from facesync.state.journal import Journal
 
 
 @dataclass
@@ -32,8 +33,16 @@ class ApplyReport:
     failed: list[tuple[Change, FacesyncError]] = field(default_factory=list)  # root causes
     skipped: list[Change] = field(default_factory=list)  # needed a change that failed
     training: dict[str, TrainingInfo] = field(default_factory=dict)
-    calls: int = 0  # backend operations made (training polls included)
+    calls: int = 0  # backend operations the passes made (training polls included)
     seconds: float = 0.0
+    # Recovery (facesync.apply.converge, docs/recovery.md): passes run (1 when all
+    # went well), failed calls that an extra pass was run for, objects adopted,
+    # and the calls spent reading the server to reconcile (the refreshes of extra
+    # passes, plus the GETs of unrecorded faces in any refresh).
+    passes: int = 1
+    recovered: int = 0
+    adopted: int = 0
+    reconcile_calls: int = 0
 
     @property
     def ok(self) -> bool:
@@ -52,8 +61,10 @@ def execute(
     progress: ProgressSink | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    journal: Journal | None = None,
 ) -> ApplyReport:
-    """Apply `plan`; see the module docstring. `sleep`/`clock` exist for tests."""
+    """Apply `plan`; see the module docstring. `journal` records an intent before
+    every call that creates something; `sleep`/`clock` exist for tests."""
     changes = [c for c in plan.changes if train or c.action is not Action.TRAIN]
     stop = threading.Event()
     counting = _Counting(backend)
@@ -65,6 +76,7 @@ def execute(
         stop=stop,
         wait=wait,
         training_timeout=training_timeout,
+        journal=journal,
     )
     run = _Run(build_graph(changes), ctx, max(1, parallelism), progress)
     started = time.monotonic()
@@ -172,7 +184,7 @@ class _Run:
     def _failed(self, i: int, change: Change, exc: FacesyncError) -> None:
         if isinstance(exc, TrainingError):
             self.report.training[change.data["group_id"]] = exc.info
-        if _fails_everything(exc):
+        if fails_everything(exc):
             self._halt()  # every other call would fail the same way
         if isinstance(exc, ApiError) and not isinstance(exc, ApiUnreachableError):
             exc = _at(exc, change)
@@ -229,7 +241,7 @@ class _Run:
         self.report.failed.sort(key=lambda f: order[id(f[0])])
 
 
-def _fails_everything(exc: FacesyncError) -> bool:
+def fails_everything(exc: FacesyncError) -> bool:
     """An endpoint that is gone, a refused key, a used-up monthly quota."""
     if isinstance(exc, ApiUnreachableError):
         return not getattr(exc, "ambiguous", False)  # one lost answer is not a dead endpoint

@@ -18,10 +18,15 @@ from email.utils import parsedate_to_datetime
 MAX_SINGLE_WAIT = 60.0  # never sleep longer than this for one retry
 BACKOFF_BASE = 0.5
 
-# Throttled or busy: the request was refused, so even a POST is safe to repeat.
+# Throttled or busy: wait as the server says (Retry-After) before repeating.
 THROTTLED = frozenset({429, 503})
+# Refused before anything happened: even a POST that creates is safe to repeat.
+REFUSED = frozenset({429})
 # Server errors that may have happened after the change was made.
 SERVER_ERRORS = frozenset({500, 502, 504})
+# Answers after which the change may or may not exist (a 503 too: a gateway
+# can send it after the service committed the change).
+MAY_HAVE_HAPPENED = frozenset({500, 502, 503, 504})
 
 _WAIT_IN_TEXT = re.compile(
     r"(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(second|sec|s\b|minute|min)",

@@ -1,13 +1,18 @@
 """One HTTP request to the Face API, with pacing, bounded retries and clean errors.
 
 Retry rules (docs/apply.md has the why):
-- 429 and 503 mean the request was refused, so any method is repeated after
-  the wait the server names (every thread pauses, the window is shared);
+- 429 means the request was refused, so any method is repeated after the
+  wait the server names (every thread pauses, the window is shared);
+- 503 is repeated the same way for idempotent requests only: it may come
+  after the change was made;
 - 500/502/504, a read timeout or a dropped connection may come after the
   change was made, so only idempotent requests are repeated; a POST that
   creates something is not (it could create it twice);
 - a refused connection or a connect timeout never reached the server and is
   repeated a couple of times whatever the method.
+An error after which the change may exist (any of the above given up on, or
+any answer after an attempt that may have worked) carries `ambiguous = True`:
+apply reads the server before it tries again (docs/recovery.md).
 The key travels in a header only and is scrubbed from anything we report.
 """
 
@@ -26,6 +31,8 @@ from requests.adapters import HTTPAdapter
 from facesync.backends.ratelimit import RateLimiter
 from facesync.backends.retry import (
     MAX_SINGLE_WAIT,
+    MAY_HAVE_HAPPENED,
+    REFUSED,
     SERVER_ERRORS,
     THROTTLED,
     backoff,
@@ -110,6 +117,7 @@ class Transport:
     def send(self, req: Request) -> requests.Response:
         """The successful response, or an ApiError after any allowed retries."""
         attempt = 0
+        maybe_done = False  # an earlier attempt may have made the change
         while True:
             self._limiter.acquire()
             try:
@@ -118,27 +126,34 @@ class Transport:
                 failure = _classify(exc)
                 budget = self._retry_budget(req, failure)
                 if attempt < budget:
+                    maybe_done = maybe_done or failure.sent
                     wait = backoff(attempt, self._rng)
                     self._wait(wait, req, failure.reason, attempt, budget)
                     attempt += 1
                     continue
-                raise self._unreachable(req, failure) from None
+                raise self._unreachable(req, failure, maybe_done) from None
             status = response.status_code
             if status < 400:
                 return response
             body = parse_error(status, response.content)
-            if status in THROTTLED and attempt < self._max_retries:
+            repeatable = status in REFUSED or (status in THROTTLED and req.idempotent)
+            if repeatable and attempt < self._max_retries:
+                maybe_done = maybe_done or status in MAY_HAVE_HAPPENED
                 wait = throttle_wait(response.headers, body.message, attempt, self._rng)
                 self._note(req, f"HTTP {status}", wait, attempt, self._max_retries)
                 self._limiter.pause(wait)
                 attempt += 1
                 continue
             if status in SERVER_ERRORS and req.idempotent and attempt < self._max_retries:
+                maybe_done = True
                 wait = backoff(attempt, self._rng)
                 self._wait(wait, req, f"HTTP {status}", attempt, self._max_retries)
                 attempt += 1
                 continue
-            raise self.api_error(status, body.code, body.message, req)
+            error = self.api_error(status, body.code, body.message, req)
+            # e.g. a PUT answered 409 "exists" after a first try that lost its answer
+            error.ambiguous = maybe_done or status in MAY_HAVE_HAPPENED  # type: ignore[attr-defined]
+            raise error
 
     def api_error(self, status: int, code: str, message: str, req: Request) -> ApiError:
         if status == 401:
@@ -184,7 +199,9 @@ class Transport:
                 f"(retry {attempt + 1} of {budget})"
             )
 
-    def _unreachable(self, req: Request, failure: _Failure) -> ApiUnreachableError:
+    def _unreachable(
+        self, req: Request, failure: _Failure, maybe_done: bool = False
+    ) -> ApiUnreachableError:
         detail = failure.reason
         if failure.reason == "no answer":
             detail = f"no answer within {self._timeout[1]:g} s"
@@ -198,7 +215,7 @@ class Transport:
         err.message = sentence
         err.args = (sentence,)
         # The request may have reached the server: one lost answer, not a dead endpoint.
-        err.ambiguous = failure.sent  # type: ignore[attr-defined]
+        err.ambiguous = failure.sent or maybe_done  # type: ignore[attr-defined]
         return err
 
     def _scrub(self, text: str) -> str:

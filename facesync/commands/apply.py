@@ -1,5 +1,6 @@
 """`facesync apply [PLAN]`: plan (or load a saved plan), confirm, execute,
-record every id in the lock as it goes, train, report."""
+record every id in the lock as it goes, train, reconcile lost answers with
+extra passes (docs/recovery.md), report."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from pathlib import Path
 
 import click
 
+from facesync.apply.converge import converge, plan_with_journal
 from facesync.apply.executor import ApplyReport, execute
 from facesync.apply.progress import make_progress, planned_calls
+from facesync.backends.base import FaceBackend
 from facesync.backends.connect import open_backend
-from facesync.backends.http import HttpBackend
-from facesync.plan.model import Action, Plan
-from facesync.plan.render import render_human
+from facesync.manifest.model import Manifest
+from facesync.plan.model import Action, Address, Plan
+from facesync.plan.render import adoption_line, render_human, summary_line
 from facesync.plan.saved import check_fresh, load_plan
 from facesync.settings import Settings
+from facesync.state.journal import Journal
 from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
-from .common import LockWriter, confirm, connection, load, make_plan, parse_targets, read_state
+from .common import LockWriter, confirm, connection, load, parse_targets, read_state
 
 
 def run(
@@ -39,7 +43,9 @@ def run(
     conn = connection(settings, rate)
     with hold_run_lock(settings.lock_path, "apply"):
         lock = read_state(settings, conn, rebind=rebind)
+        journal = Journal.for_lock(settings.lock_path, warn=_warn)
         with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
+            reads = 0
             if plan_file is not None:
                 plan = load_plan(plan_file)
                 check_fresh(
@@ -50,27 +56,62 @@ def run(
                 )
                 yes = True  # a saved plan counts as approved, as in Terraform
             else:
-                plan = make_plan(manifest, lock, backend, wanted)
+                plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
             if not plan.has_changes:
                 writer.replace_state(finish(writer.state, plan))
+                if not wanted:
+                    journal.clear()  # nothing pending is left unjudged
                 return 0
             confirm("Do you want to perform these actions?", yes=yes)
-            report = run_plan(plan, backend, writer, parallelism=parallelism, train=train,
-                              wait=wait)
-            writer.replace_state(finish(writer.state, plan))
+            report = reconcile(
+                plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
+                parallelism=parallelism, train=train, wait=wait, first_reads=reads,
+            )
     return _report(report)
+
+
+def reconcile(
+    plan: Plan,
+    backend: FaceBackend,
+    writer: LockWriter,
+    *,
+    manifest: Manifest,
+    journal: Journal,
+    targets: list[Address],
+    parallelism: int,
+    train: bool = True,
+    wait: bool = True,
+    first_reads: int = 0,
+) -> ApplyReport:
+    """Run the plan, then extra passes while lost answers need reconciling. With
+    targets, the journal keeps what the targets did not let the plan judge."""
+    return converge(
+        plan,
+        backend,
+        manifest=manifest,
+        writer=writer,
+        journal=journal,
+        targets=targets,
+        run=lambda p: run_plan(
+            p, backend, writer, parallelism=parallelism, train=train, wait=wait, journal=journal
+        ),
+        announce=_announce,
+        first_reads=first_reads,
+        clear_journal=not targets,
+    )
 
 
 def run_plan(
     plan: Plan,
-    backend: HttpBackend,
+    backend: FaceBackend,
     writer: LockWriter,
     *,
     parallelism: int,
     train: bool = True,
     wait: bool = True,
+    journal: Journal | None = None,
 ) -> ApplyReport:
     calls = sum(
         planned_calls(c) for c in plan.changes if train or c.action is not Action.TRAIN
@@ -84,7 +125,45 @@ def run_plan(
             train=train,
             wait=wait,
             progress=progress,
+            journal=journal,
         )
+
+
+def _announce(text: str, plan: Plan | None) -> None:
+    """Between passes: why, then what the new plan adopts and how much remains."""
+    click.echo(f"\n{text}" if plan is None else text)
+    if plan is not None:
+        for update in plan.adoptions:
+            click.echo(adoption_line(update))
+        click.echo(summary_line(plan).removeprefix("Plan: "))
+
+
+def _warn(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def recovery_line(report: ApplyReport) -> str | None:
+    """`Recovered from 3 failed calls in 2 extra passes (14 extra calls).`, or
+    `Adopted 2 objects left by an interrupted apply (3 extra calls).`; None when
+    there was nothing to recover."""
+    extra = report.passes - 1
+    calls = f"({report.reconcile_calls} extra call{_s(report.reconcile_calls)})"
+    if extra > 0:
+        verb = "Recovered from" if report.ok else "Tried to recover from"
+        return (
+            f"{verb} {report.recovered} failed call{_s(report.recovered)} in {extra} extra "
+            f"pass{'' if extra == 1 else 'es'} {calls}."
+        )
+    if report.adopted:
+        return (
+            f"Adopted {report.adopted} object{_s(report.adopted)} left by an interrupted "
+            f"apply {calls}."
+        )
+    return None
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _report(report: ApplyReport) -> int:
@@ -94,6 +173,9 @@ def _report(report: ApplyReport) -> int:
         f"\nApply {'complete' if report.ok else 'incomplete'}! Resources: "
         f"{counts['add']} added, {counts['change']} changed, {counts['destroy']} destroyed."
     )
+    recovered = recovery_line(report)
+    if recovered:
+        click.echo(recovered)
     for group_id, info in sorted(report.training.items()):
         click.echo(f"Training of {group_id}: {info.status}.")
     for _change, error in report.failed:

@@ -7,16 +7,18 @@ from dataclasses import replace
 
 import click
 
+from facesync.apply.converge import plan_with_journal
 from facesync.backends.connect import open_backend
 from facesync.manifest.model import Manifest
 from facesync.plan.model import Address
 from facesync.plan.render import render_human
 from facesync.settings import Settings
+from facesync.state.journal import Journal
 from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
-from .apply import _report, run_plan
-from .common import LockWriter, confirm, connection, load, make_plan, parse_targets, read_state
+from .apply import _report, _warn, reconcile
+from .common import LockWriter, confirm, connection, load, parse_targets, read_state
 
 
 def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
@@ -38,14 +40,17 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
     conn = connection(settings)
     with hold_run_lock(settings.lock_path, "destroy"):
         lock = read_state(settings, conn)
+        journal = Journal.for_lock(settings.lock_path, warn=_warn)
         with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
-            plan = make_plan(manifest, lock, backend, wanted)
+            plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
             if not plan.has_changes:
                 writer.replace_state(finish(writer.state, plan))
                 return 0
             confirm("Do you really want to destroy these objects?", yes=yes)
-            report = run_plan(plan, backend, writer, parallelism=parallelism)
-            writer.replace_state(finish(writer.state, plan))
+            report = reconcile(
+                plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
+                parallelism=parallelism, first_reads=reads,
+            )
     return _report(report)

@@ -2,8 +2,11 @@
 
 The lock says what facesync manages; the observed state says what still
 exists (drift is the difference between the two); the manifest says what
-should. Only what the lock manages is ever changed or deleted. With
-`observed=None` (--no-refresh) the manifest is compared with the lock alone.
+should. Only what the lock manages is ever changed or deleted, plus what
+is provably facesync's own although the lock never recorded it (a marker,
+or a pending journal intent): that is adopted or, if unwanted, deleted
+(facesync.plan.adopt). With `observed=None` (--no-refresh) the manifest is
+compared with the lock alone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from facesync.digest import text_digest
 from facesync.errors import PlanError
 from facesync.manifest.model import DesiredGroup, Manifest
+from facesync.plan.adopt import ADOPT, adopt_group, adopt_members
 from facesync.plan.diff_members import (
     DRIFT,
     GONE,
@@ -27,6 +31,7 @@ from facesync.plan.diff_members import (
     unmanaged_persons,
 )
 from facesync.plan.model import Action, Address, Change, Plan, ResourceType, Unmanaged
+from facesync.state.journal import Intent
 from facesync.state.model import LockedGroup, LockState, ObservedGroup, ObservedState
 
 _ACTION_RANK = {Action.DELETE: 0, Action.REPLACE: 1, Action.UPDATE: 2, Action.CREATE: 3,
@@ -41,8 +46,10 @@ def diff(
     observed: ObservedState | None,
     *,
     target: Address | Sequence[Address] | None = None,
+    intents: Sequence[Intent] = (),
 ) -> Plan:
-    """Every change that makes the server match the manifest, sorted for display."""
+    """Every change that makes the server match the manifest, sorted for display.
+    `intents`: the journal's pending intents (what adoption may take for ours)."""
     targets = _as_targets(target)
     _check_targets(targets, manifest, lock)
     out = Collector(observed)
@@ -50,7 +57,11 @@ def diff(
     group_ids = {g.group_id for g in manifest.groups} | {g.group_id for g in lock.groups}
     for group_id in sorted(group_ids):
         want, have = manifest.group(group_id), lock.group(group_id)
+        if want is not None and have is None:
+            have = adopt_group(out, want, intents)
         seen = observed.group(group_id) if observed is not None and have is not None else None
+        if want is not None and have is not None and _stays(want, have, seen):
+            have = adopt_members(out, want, have, seen, intents)  # type: ignore[arg-type]
         if have is not None:
             unmanaged_counts[group_id] = unmanaged_persons(out, have, seen)
         if want is None:
@@ -59,7 +70,9 @@ def diff(
             _desired_group(out, want, have, seen)
     _unmanaged_groups(out, lock)
     changes = _narrow(out.changes, targets)
-    changes += _trainings(changes, manifest, lock, observed, targets)
+    adopted = {u.address.group for u in out.lock_updates
+               if u.action == ADOPT and _kept(u.address, targets)}
+    changes += _trainings(changes, manifest, lock, observed, targets, adopted)
     changes.sort(key=_order)
     updates = sorted((u for u in out.lock_updates if _kept(u.address, targets)),
                      key=lambda u: (u.address.sort_key, u.action))
@@ -80,6 +93,13 @@ def diff(
 
 
 # --- groups ------------------------------------------------------------------------------
+
+
+def _stays(want: DesiredGroup, have: LockedGroup, seen: ObservedGroup | None) -> bool:
+    """A group that stays as it is on the server: the only kind adoption looks into."""
+    return seen is not None and seen.kind == want.kind == have.kind and not _forced_replacement(
+        want, have, seen
+    )
 
 
 def _removed_group(out: Collector, have: LockedGroup, seen: ObservedGroup | None) -> None:
@@ -188,6 +208,8 @@ def _unmanaged_groups(out: Collector, lock: LockState) -> None:
         return
     for kind, group_id in sorted(out.observed.other_group_ids):
         have = lock.group(group_id)
+        if (kind, group_id) in out.adopted_groups:
+            continue
         if have is None or have.kind != kind:
             out.unmanaged.append(Unmanaged(group_id, f"{kind} not recorded in the lock"))
 
@@ -196,11 +218,15 @@ def _unmanaged_groups(out: Collector, lock: LockState) -> None:
 
 
 def _trainings(changes: list[Change], manifest: Manifest, lock: LockState,
-               observed: ObservedState | None, targets: list[Address]) -> list[Change]:
-    """One train per desired group whose persons or faces change, or that is untrained."""
+               observed: ObservedState | None, targets: list[Address],
+               adopted: set[str]) -> list[Change]:
+    """One train per desired group whose persons or faces change, or that is
+    untrained; `adopted`: groups where the plan adopts something."""
     trains = []
     for want in manifest.groups:
         reason = _training_reason(want, changes, lock, observed, targets)
+        if not reason and want.persons and want.group_id in adopted:
+            reason = "adopted persons or faces"
         if reason:
             have = lock.group(want.group_id)
             status = have.training_status if have else None

@@ -6,6 +6,7 @@ Pure: reads desired, recorded and observed values, appends to a Collector.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,10 @@ class Collector:
     changes: list[Change] = field(default_factory=list)
     lock_updates: list[LockUpdate] = field(default_factory=list)
     unmanaged: list[Unmanaged] = field(default_factory=list)
+    # Recovery (facesync.plan.adopt): ids of unrecorded objects of facesync's that
+    # the plan deletes, and (kind, id) of groups adopted from the journal.
+    claimed: set[str] = field(default_factory=set)
+    adopted_groups: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def refreshed(self) -> bool:
@@ -65,8 +70,9 @@ def same_digest(value: str | None, digest: str | None) -> bool:
 
 
 def create_person(out: Collector, group: DesiredGroup, person: DesiredPerson,
-                  reason: str = "") -> None:
-    """A new person (or one lost on the server) and all its faces."""
+                  reason: str = "", preexisting: Sequence[str] = ()) -> None:
+    """A new person (or one lost on the server) and all its faces. `preexisting`:
+    persons already there with the same name and userData (never taken for ours)."""
     address = Address(group.group_id, person.key)
     out.add(address, Action.CREATE, {
         "group_id": group.group_id,
@@ -74,19 +80,22 @@ def create_person(out: Collector, group: DesiredGroup, person: DesiredPerson,
         "person_key": person.key,
         "name": person.name,
         "user_data": person_user_data(person.key, person.user_data),
+        "preexisting": sorted(preexisting),
     }, reason, after={"name": person.name})
     for face in person.faces:
         create_face(out, group, person, face, None)
 
 
 def create_face(out: Collector, group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
-                person_id: str | None, reason: str = "") -> None:
+                person_id: str | None, reason: str = "", preexisting: Sequence[str] = ()) -> None:
     out.add(Address(group.group_id, person.key, face.path), Action.CREATE,
-            face_data(group, person, face, person_id), reason, after=face_view(face))
+            face_data(group, person, face, person_id, preexisting), reason, after=face_view(face))
 
 
 def face_data(group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
-              person_id: str | None) -> dict[str, Any]:
+              person_id: str | None, preexisting: Sequence[str] = ()) -> dict[str, Any]:
+    """What the executor needs to add a face; `preexisting`: faces already on the
+    person with the same userData (never taken for ours)."""
     return {
         "group_id": group.group_id,
         "kind": group.kind,
@@ -98,6 +107,7 @@ def face_data(group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
         "target_face": list(face.target_face) if face.target_face is not None else None,
         "user_data": face_user_data(face.sha256, face.user_data),
         "detection_model": face.detection_model,
+        "preexisting": sorted(preexisting),
     }
 
 
@@ -120,7 +130,7 @@ def diff_persons(out: Collector, group: DesiredGroup, locked: LockedGroup,
         seen_person = on_server.get(have.person_id) if have is not None else None
         address = Address(group.group_id, key)
         if have is None:
-            create_person(out, group, want)  # type: ignore[arg-type]
+            create_person(out, group, want, "", _twins(out, locked, seen, want))  # type: ignore[arg-type]
         elif want is None:
             data = {"group_id": group.group_id, "kind": group.kind, "person_key": key}
             if out.refreshed and seen_person is None:
@@ -129,11 +139,23 @@ def diff_persons(out: Collector, group: DesiredGroup, locked: LockedGroup,
                 out.add(address, Action.DELETE, {**data, "person_id": have.person_id}, REMOVED,
                         before={"personId": have.person_id})
         elif out.refreshed and seen_person is None:
-            create_person(out, group, want, DRIFT)
+            create_person(out, group, want, DRIFT, _twins(out, locked, seen, want))
         else:
             _update_person(out, group, want, have, seen_person)
             diff_faces(out, group, want, have, seen_person)
             _unmanaged_faces(out, group.group_id, have, seen_person)
+
+
+def _twins(out: Collector, locked: LockedGroup, seen: ObservedGroup | None,
+           want: DesiredPerson) -> list[str]:
+    """Unrecorded persons with the name and userData a create of `want` sends:
+    its journal intent must never take them for the answer-less create's result."""
+    if seen is None:
+        return []
+    known = {p.person_id for p in locked.persons} | out.claimed
+    user_data = person_user_data(want.key, want.user_data)
+    return [p.person_id for p in seen.persons if p.person_id not in known
+            and p.name == want.name and same_text(p.user_data, user_data)]
 
 
 def _update_person(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
@@ -186,7 +208,7 @@ def _unmanaged_faces(out: Collector, group_id: str, have: LockedPerson,
                      seen: ObservedPerson | None) -> None:
     if seen is None:
         return
-    known = {f.persisted_face_id for f in have.faces}
+    known = {f.persisted_face_id for f in have.faces} | out.claimed
     for face_id in seen.persisted_face_ids:
         if face_id not in known:
             out.unmanaged.append(Unmanaged(f"{group_id}/{have.key}/{face_id}",
@@ -200,7 +222,7 @@ def unmanaged_persons(out: Collector, locked: LockedGroup, seen: ObservedGroup |
     known = {p.person_id for p in locked.persons}
     count = 0
     for person in seen.persons:
-        if person.person_id in known:
+        if person.person_id in known or person.person_id in out.claimed:
             continue
         count += 1
         description = f"person {quoted(person.name)}"
@@ -221,6 +243,7 @@ def diff_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, have: L
     locked = {f.sha256: f for f in have.faces}
     wanted = {f.sha256: f for f in want.faces}
     on_server = set(seen.persisted_face_ids) if seen is not None else None
+    twins = _face_twins(out, have, seen)
     gone = {sha: f for sha, f in locked.items() if sha not in wanted}
     gone_by_path: dict[str, LockedFace] = {}
     for old in sorted(gone.values(), key=lambda f: f.sha256):
@@ -231,33 +254,53 @@ def diff_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, have: L
             old = gone_by_path.pop(face.path, None)
             if old is not None:
                 del gone[old.sha256]
-            _new_bytes(out, group, want, have, face, old, on_server)
+            _new_bytes(out, group, want, have, face, old, on_server, twins(face))
         elif on_server is not None and old.persisted_face_id not in on_server:
-            create_face(out, group, want, face, have.person_id, DRIFT)
+            create_face(out, group, want, face, have.person_id, DRIFT, twins(face))
         else:
-            _kept_face(out, group, want, have, face, old)
+            _kept_face(out, group, want, have, face, old, twins(face))
     for _, old in sorted(gone.items()):
         _removed_face(out, group, have, old, on_server)
 
 
+def _face_twins(out: Collector, have: LockedPerson,
+                seen: ObservedPerson | None) -> Callable[[DesiredFace], list[str]]:
+    """For a face to add: the unrecorded faces of the person with the same
+    userData (or unread), which its journal intent must never take for ours."""
+    if seen is None:
+        return lambda face: []
+    known = {f.persisted_face_id for f in have.faces} | out.claimed
+    unknown = [f for f in seen.persisted_face_ids if f not in known]
+    if not unknown:
+        return lambda face: []
+    read = out.observed.face_user_data() if out.observed is not None else {}
+
+    def twins(face: DesiredFace) -> list[str]:
+        sent = face_user_data(face.sha256, face.user_data)
+        return [f for f in unknown if f not in read or same_text(read[f], sent)]
+
+    return twins
+
+
 def _new_bytes(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
-               face: DesiredFace, old: LockedFace | None, on_server: set[str] | None) -> None:
+               face: DesiredFace, old: LockedFace | None, on_server: set[str] | None,
+               twins: list[str]) -> None:
     if old is None:
-        create_face(out, group, want, face, have.person_id)
+        create_face(out, group, want, face, have.person_id, "", twins)
         return
     reason = "image bytes changed"
     if on_server is not None and old.persisted_face_id not in on_server:
-        create_face(out, group, want, face, have.person_id, reason)
+        create_face(out, group, want, face, have.person_id, reason, twins)
         out.forget(Address(group.group_id, want.key, old.path), _face_ref(group, have, old))
         return
-    data = face_data(group, want, face, have.person_id)
+    data = face_data(group, want, face, have.person_id, twins)
     data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
     out.add(Address(group.group_id, want.key, face.path), Action.REPLACE, data,
             f"{reason} forces replacement", before=face_view(old), after=face_view(face))
 
 
 def _kept_face(out: Collector, group: DesiredGroup, want: DesiredPerson, have: LockedPerson,
-               face: DesiredFace, old: LockedFace) -> None:
+               face: DesiredFace, old: LockedFace, twins: list[str]) -> None:
     address = Address(group.group_id, want.key, face.path)
     forced = []
     if face.target_face != old.target_face:
@@ -265,7 +308,7 @@ def _kept_face(out: Collector, group: DesiredGroup, want: DesiredPerson, have: L
     if face.detection_model != old.detection_model:
         forced.append(f"detectionModel: {old.detection_model} -> {face.detection_model}")
     if forced:
-        data = face_data(group, want, face, have.person_id)
+        data = face_data(group, want, face, have.person_id, twins)
         data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
         out.add(address, Action.REPLACE, data, ", ".join(forced) + " forces replacement",
                 before=face_view(old), after=face_view(face))

@@ -101,14 +101,17 @@ class Unmanaged:
 class LockUpdate:
     """A lock-only update: no server call, applied by `state.lock_update.finish`.
 
-    `action` is "move" (the same image now has another path) or "forget"
-    (the object is gone from both the manifest and the server).
+    `action` is "move" (the same image now has another path), "forget"
+    (the object is gone from both the manifest and the server) or "adopt"
+    (an object facesync created but never recorded: see facesync.plan.adopt;
+    `state.lock_update.begin` records it before the plan's changes run).
     """
 
     address: Address
     action: str
     description: str
-    # group_id, person_key, sha256 (faces), path (moves): what finish() needs.
+    # group_id, person_key, sha256 (faces), path (moves), ids and digests
+    # (adoptions): what begin() and finish() need.
     data: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
@@ -131,6 +134,11 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    @property
+    def adoptions(self) -> tuple[LockUpdate, ...]:
+        """Objects facesync created but never recorded, adopted into the lock."""
+        return tuple(u for u in self.lock_updates if u.action == "adopt")
 
     def counts(self) -> dict[str, int]:
         """Terraform's counting: a replace is one add and one destroy; train counts groups."""

@@ -21,6 +21,7 @@ _COLORS = {
     Action.DELETE: "\033[31m",  # red
     Action.TRAIN: "\033[36m",  # cyan
 }
+_ADOPT_COLOR = "\033[34m"  # blue
 _BOLD = "\033[1m"
 _WARN = "\033[1;31m"
 _DIM = "\033[2m"
@@ -39,20 +40,34 @@ def change_line(change: Change, *, color: bool = False) -> str:
     return f"{line}  ({reason})" if reason else line
 
 
+ADOPT_SYMBOL = "="
+
+
 def summary_line(plan: Plan) -> str:
+    """Terraform's line; adoptions lead it when there are any, as Terraform's
+    imports do (`Plan: 1 to adopt, 2 to add, ...`) and count in nothing else."""
     if not plan.has_changes:
         return NO_CHANGES
     n = plan.counts()
+    adopt = len(plan.adoptions)
+    lead = f"{adopt} to adopt, " if adopt else ""
     return (
-        f"Plan: {n['add']} to add, {n['change']} to change, "
+        f"Plan: {lead}{n['add']} to add, {n['change']} to change, "
         f"{n['destroy']} to destroy, {n['train']} to train."
     )
 
 
+def adoption_line(update: LockUpdate, *, color: bool = False) -> str:
+    """`= staff/alice  (adopt personId ... left by an interrupted apply)`."""
+    return f"{_paint(ADOPT_SYMBOL, _ADOPT_COLOR, color)} {update}"
+
+
 def render_human(plan: Plan, *, color: bool = False) -> str:
-    """The plan as lines of text: changes, unmanaged objects, lock-only updates,
-    warnings, then the summary line. Plain text unless `color`."""
+    """The plan as lines of text: adoptions, changes, unmanaged objects, lock-only
+    updates, warnings, then the summary line. Plain text unless `color`."""
     blocks: list[list[str]] = []
+    if plan.adoptions:  # recorded first, before any change runs
+        blocks.append([adoption_line(u, color=color) for u in plan.adoptions])
     if plan.changes:
         blocks.append([change_line(c, color=color) for c in plan.changes])
     if plan.unmanaged:
@@ -60,10 +75,14 @@ def render_human(plan: Plan, *, color: bool = False) -> str:
             [_paint("Unmanaged (not touched):", _BOLD, color)]
             + [f"  {u.address}  {u.description}" for u in plan.unmanaged]
         )
-    if plan.lock_only:
+    lock_only = (
+        [str(u) for u in plan.lock_updates if u.action != "adopt"]
+        if plan.lock_updates else list(plan.lock_only)
+    )
+    if lock_only:
         blocks.append(
             [_paint("Lock file only (no server call):", _BOLD, color)]
-            + [f"  {text}" for text in plan.lock_only]
+            + [f"  {text}" for text in lock_only]
         )
     if plan.warnings:
         blocks.append([_paint(f"WARNING: {w}", _WARN, color) for w in plan.warnings])

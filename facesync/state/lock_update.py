@@ -2,8 +2,10 @@
 
 `record` folds the result of one successful server mutation into the state
 (the caller writes it at once, so an interrupted apply loses no id);
-`finish` applies the plan's lock-only updates (renamed images, objects gone
-from both the manifest and the server).
+`begin` records the plan's adoptions (objects facesync created but never
+recorded) before any change runs, since later changes build on them;
+`finish` applies the plan's other lock-only updates (renamed images, objects
+gone from both the manifest and the server).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ def _record_person(state: LockState, change: Change, result: dict[str, Any]) -> 
     d = change.data
     group = _group(state, d["group_id"], change)
     key = d["person_key"]
+    if d.get("unrecorded"):  # a duplicate or orphan the lock never knew: only training
+        return _put_group(state, replace(group, needs_training=True))
     if change.action is Action.DELETE:
         persons = tuple(p for p in group.persons if p.key != key)
         return _put_group(state, replace(group, persons=persons, needs_training=True))
@@ -95,6 +99,8 @@ def _record_person(state: LockState, change: Change, result: dict[str, Any]) -> 
 def _record_face(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
     d = change.data
     group = _group(state, d["group_id"], change)
+    if d.get("unrecorded"):  # a duplicate or orphan the lock never knew: only training
+        return _put_group(state, replace(group, needs_training=True))
     person = _person(group, d["person_key"], change)
     sha = d["sha256"]
     if change.action is Action.UPDATE:
@@ -137,11 +143,59 @@ def _set_training(state: LockState, group_id: str, status: str) -> LockState:
 # --- finish: lock-only updates ---------------------------------------------------
 
 
-def finish(state: LockState, plan: Plan) -> LockState:
-    """Apply the plan's lock-only updates; objects no longer recorded are skipped."""
-    for update in plan.lock_updates:
-        state = _apply_lock_update(state, update)
+def begin(state: LockState, plan: Plan) -> LockState:
+    """Record the plan's adoptions: groups, then persons, then faces."""
+    adoptions = sorted(plan.adoptions, key=lambda u: u.address.sort_key)
+    for update in adoptions:
+        state = _adopt(state, update)
     return state
+
+
+def finish(state: LockState, plan: Plan) -> LockState:
+    """Apply the plan's lock-only updates; objects no longer recorded are skipped.
+    Adoptions that `begin` recorded are not recorded again."""
+    state = begin(state, plan)
+    for update in plan.lock_updates:
+        if update.action != "adopt":
+            state = _apply_lock_update(state, update)
+    return state
+
+
+def _adopt(state: LockState, update: LockUpdate) -> LockState:
+    """Record an adopted object unless the lock already has it (idempotent)."""
+    d = update.data
+    group = state.group(d["group_id"])
+    if d.get("person_key") is None:
+        if group is not None:
+            return state
+        return _put_group(state, LockedGroup(
+            group_id=d["group_id"], kind=d["kind"], recognition_model=d["recognition_model"],
+            name_digest=d["name_digest"], user_data_digest=d.get("user_data_digest"),
+            training_status=d.get("training_status"), needs_training=True,
+        ))
+    if group is None:
+        return state
+    person = group.person(d["person_key"])
+    if d.get("sha256") is None:
+        if person is not None and person.person_id == d["person_id"]:
+            return state
+        adopted = LockedPerson(
+            key=d["person_key"], person_id=d["person_id"], name_digest=d["name_digest"],
+            user_data_digest=d.get("user_data_digest"),
+        )
+        return _put_person(state, group, adopted, train=True)
+    if person is None:
+        return state
+    face = person.face(d["sha256"])
+    if face is not None and face.persisted_face_id == d["persisted_face_id"]:
+        return state
+    target = d.get("target_face")
+    adopted_face = LockedFace(
+        sha256=d["sha256"], path=d["path"], persisted_face_id=d["persisted_face_id"],
+        target_face=tuple(target) if target is not None else None,  # type: ignore[arg-type]
+        detection_model=d["detection_model"], user_data_digest=d.get("user_data_digest"),
+    )
+    return _put_person(state, group, _with_face(person, adopted_face), train=True)
 
 
 def _apply_lock_update(state: LockState, update: LockUpdate) -> LockState:

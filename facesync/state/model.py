@@ -98,6 +98,14 @@ class ObservedState:
 
     groups: tuple[ObservedGroup, ...] = ()  # groups facesync refreshed in full
     other_group_ids: tuple[tuple[str, str], ...] = field(default=())  # (kind, id) not in lock
+    # (persistedFaceId, userData) of the faces refresh read one by one: faces the
+    # lock does not know on managed persons, and the faces of persons facesync
+    # may adopt. Sorted by id; normally empty (a listing does not give face userData).
+    faces_read: tuple[tuple[str, str | None], ...] = field(default=())
 
     def group(self, group_id: str) -> ObservedGroup | None:
         return next((g for g in self.groups if g.group_id == group_id), None)
+
+    def face_user_data(self) -> dict[str, str | None]:
+        """persistedFaceId -> userData of the faces refresh read."""
+        return dict(self.faces_read)

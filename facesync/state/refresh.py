@@ -4,21 +4,32 @@ Per group facesync manages or the manifest names: one group GET, one training
 status GET and the person list (1,000 persons per page, each with its
 persistedFaceIds). Plus one listing per group kind to find groups the lock
 does not know. No call per face: the cost grows with persons/1000.
+
+The one exception is recovery (docs/recovery.md): a face the lock does not
+know on a managed person, and every face of a person facesync may adopt, is
+read with one GET for its userData (the ownership marker). After a clean
+apply there are none, so a normal refresh costs nothing extra.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from facesync.backends.base import FaceBackend, PersonInfo
 from facesync.errors import ApiError
 from facesync.manifest.model import LARGE_PERSON_GROUP, PERSON_GROUP, Manifest
+from facesync.state.journal import Intent, claimed_person_key
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 KINDS = (LARGE_PERSON_GROUP, PERSON_GROUP)
 SERVICE_DEFAULT_RECOGNITION_MODEL = "recognition_01"  # what a group without one uses
 
 
-def refresh(backend: FaceBackend, manifest: Manifest, lock: LockState) -> ObservedState:
-    """The observed state of every group in the lock or the manifest."""
+def refresh(
+    backend: FaceBackend, manifest: Manifest, lock: LockState, *, intents: Sequence[Intent] = ()
+) -> ObservedState:
+    """The observed state of every group in the lock or the manifest; `intents`
+    (the journal's pending ones) name more persons whose faces to read."""
     kinds: dict[str, str] = {g.group_id: g.kind for g in manifest.groups}
     # The lock's kind wins: it names the group that exists (a kind change in the
     # manifest is a replacement the diff plans from what is observed here).
@@ -35,7 +46,53 @@ def refresh(backend: FaceBackend, manifest: Manifest, lock: LockState) -> Observ
         for info in backend.list_groups(kind)
         if (kind, info.group_id) not in managed
     )
-    return ObservedState(groups=tuple(groups), other_group_ids=tuple(others))
+    faces = sorted((
+        read
+        for group in groups
+        for read in _read_faces(backend, group, manifest, lock, intents)
+    ), key=lambda read: read[0])
+    return ObservedState(
+        groups=tuple(groups), other_group_ids=tuple(others), faces_read=tuple(faces)
+    )
+
+
+def _read_faces(
+    backend: FaceBackend, group: ObservedGroup, manifest: Manifest, lock: LockState,
+    intents: Sequence[Intent],
+) -> Iterator[tuple[str, str | None]]:
+    """(faceId, userData) of every face of `group` that adoption needs to judge."""
+    for person_id, face_id in _faces_to_read(group, manifest, lock, intents):
+        try:
+            info = backend.get_face(group.kind, group.group_id, person_id, face_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                continue  # deleted while we looked: nothing to judge
+            raise
+        yield face_id, info.user_data
+
+
+def _faces_to_read(
+    group: ObservedGroup, manifest: Manifest, lock: LockState, intents: Sequence[Intent]
+) -> list[tuple[str, str]]:
+    """Faces the lock does not know on recorded persons, and all faces of an
+    unrecorded person that is facesync's and that the manifest still wants."""
+    locked = lock.group(group.group_id)
+    recorded = {p.person_id: p for p in locked.persons} if locked is not None else {}
+    desired = manifest.group(group.group_id)
+    wanted = {p.key for p in desired.persons} if desired and desired.kind == group.kind else set()
+    live = {p.person_id for p in group.persons}
+    live_keys = {p.key for p in recorded.values() if p.person_id in live}
+    out: list[tuple[str, str]] = []
+    for person in group.persons:
+        have = recorded.get(person.person_id)
+        if have is not None:
+            known = {f.persisted_face_id for f in have.faces}
+            out += [(person.person_id, f) for f in person.persisted_face_ids if f not in known]
+            continue
+        key = claimed_person_key(group.kind, group.group_id, person, intents)
+        if key is not None and key in wanted and key not in live_keys:
+            out += [(person.person_id, f) for f in person.persisted_face_ids]
+    return out
 
 
 def refresh_group(backend: FaceBackend, kind: str, group_id: str) -> ObservedGroup | None:

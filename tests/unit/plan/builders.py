@@ -8,6 +8,7 @@ the image of a.jpg renamed to b.jpg.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from facesync.manifest.model import (
 )
 from facesync.plan.diff import diff
 from facesync.plan.model import Address, Plan
+from facesync.state.journal import Intent
 from facesync.state.model import LockState, ObservedState
 
 from .fake_server import FakeServer
@@ -123,15 +125,19 @@ class World:
     server: FakeServer
     lock: LockState
 
-    def observed(self) -> ObservedState:
-        return self.server.observe(self.lock)
+    def observed(self, m: Manifest | None = None) -> ObservedState:
+        """As refresh reads it: the lock's groups and the manifest's."""
+        wanted = frozenset(g.group_id for g in m.groups) if m is not None else frozenset()
+        return self.server.observe(self.lock, wanted)
 
-    def plan(self, m: Manifest, *, refresh: bool = True,
-             target: Address | None = None) -> Plan:
-        return diff(m, self.lock, self.observed() if refresh else None, target=target)
+    def plan(self, m: Manifest, *, refresh: bool = True, target: Address | None = None,
+             intents: Sequence[Intent] = ()) -> Plan:
+        observed = self.observed(m) if refresh else None
+        return diff(m, self.lock, observed, target=target, intents=intents)
 
-    def apply(self, m: Manifest, *, refresh: bool = True) -> Plan:
-        plan = self.plan(m, refresh=refresh)
+    def apply(self, m: Manifest, *, refresh: bool = True,
+              intents: Sequence[Intent] = ()) -> Plan:
+        plan = self.plan(m, refresh=refresh, intents=intents)
         self.lock = self.server.run(plan, self.lock)
         return plan
 

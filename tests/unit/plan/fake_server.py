@@ -1,6 +1,7 @@
 """An in-memory Face API just rich enough to run plans: groups, persons,
-faces, training. It runs a plan in dependency order, recording each result
-in the lock with `record` (as apply does), then `finish`."""
+faces, training. It runs a plan as apply does: `begin` (adoptions), then the
+changes in dependency order, recording each result with `record`, then
+`finish`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from facesync.plan.model import Action, Change, Plan, ResourceType
-from facesync.state.lock_update import finish, record
+from facesync.state.lock_update import begin, finish, record
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 
@@ -51,6 +52,7 @@ class FakeServer:
     # --- running plans ------------------------------------------------------------
 
     def run(self, plan: Plan, lock: LockState) -> LockState:
+        lock = begin(lock, plan)
         for change in sorted(plan.changes, key=_dependency_order):
             result = self.execute(change, lock)
             lock = record(lock, change, result)
@@ -118,13 +120,18 @@ class FakeServer:
 
     # --- refresh --------------------------------------------------------------------
 
-    def observe(self, lock: LockState) -> ObservedState:
-        """What a refresh sees: the lock's groups in full, the others by id."""
+    def observe(self, lock: LockState, wanted: frozenset[str] = frozenset()) -> ObservedState:
+        """What a refresh sees: the lock's groups (and `wanted` ones) in full, the
+        others by id; the userData of every face the lock does not record (a
+        superset of what refresh reads one by one)."""
         managed = {(g.kind, g.group_id) for g in lock.groups}
-        groups = []
+        recorded = {f.persisted_face_id for g in lock.groups for p in g.persons for f in p.faces}
+        groups, read = [], []
         for (kind, group_id), g in sorted(self.groups.items()):
-            if (kind, group_id) not in managed:
+            if (kind, group_id) not in managed and group_id not in wanted:
                 continue
+            read += [(fid, data) for p in g.persons.values() for fid, data in p.faces.items()
+                     if fid not in recorded]
             persons = tuple(
                 ObservedPerson(pid, p.name, p.user_data, tuple(sorted(p.faces)))
                 for pid, p in sorted(g.persons.items())
@@ -132,7 +139,8 @@ class FakeServer:
             groups.append(ObservedGroup(group_id, kind, g.name, g.user_data,
                                         g.recognition_model, g.training, persons))
         others = tuple(sorted(k for k in self.groups if k not in managed))
-        return ObservedState(groups=tuple(groups), other_group_ids=others)
+        return ObservedState(groups=tuple(groups), other_group_ids=others,
+                             faces_read=tuple(sorted(read)))
 
     # --- drift behind facesync's back -------------------------------------------------
 

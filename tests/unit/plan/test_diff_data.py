@@ -18,14 +18,16 @@ KEYS = {
     ("group", "update"): {"group_id", "kind", "name", "user_data"},
     ("group", "delete"): {"group_id", "kind"},
     ("group", "train"): {"group_id", "kind"},
-    ("person", "create"): {"group_id", "kind", "person_key", "name", "user_data"},
+    ("person", "create"): {"group_id", "kind", "person_key", "name", "user_data",
+                           "preexisting"},
     ("person", "update"): {"group_id", "kind", "person_key", "person_id", "name", "user_data"},
     ("person", "delete"): {"group_id", "kind", "person_key", "person_id"},
     ("face", "create"): {"group_id", "kind", "person_key", "person_id", "sha256", "path",
-                         "abs_path", "target_face", "user_data", "detection_model"},
+                         "abs_path", "target_face", "user_data", "detection_model",
+                         "preexisting"},
     ("face", "replace"): {"group_id", "kind", "person_key", "person_id", "sha256", "path",
                           "abs_path", "target_face", "user_data", "detection_model",
-                          "old_persisted_face_id", "old_sha256"},
+                          "old_persisted_face_id", "old_sha256", "preexisting"},
     ("face", "update"): {"group_id", "kind", "person_key", "person_id", "sha256",
                          "persisted_face_id", "path", "user_data"},
     ("face", "delete"): {"group_id", "kind", "person_key", "person_id", "sha256",
@@ -82,6 +84,7 @@ def test_a_face_of_a_new_person_waits_for_the_person_s_id() -> None:
         "target_face": None,
         "user_data": FACE_PREFIX + sha("b/1.jpg"),
         "detection_model": "detection_03",
+        "preexisting": [],
     }
 
 

@@ -42,10 +42,10 @@ def test_groups_the_lock_does_not_know_are_listed() -> None:
     assert lines(plan) == []
 
 
-def test_a_person_carrying_facesync_s_marker_is_described_as_such() -> None:
+def test_a_person_carrying_facesync_s_marker_in_a_group_that_goes_is_described_as_such() -> None:
     world = applied(BASE)
     world.server.group("staff").persons["orphan"] = FakePerson("bob", PERSON_PREFIX + "bob")
-    (item,) = world.plan(BASE).unmanaged
+    (item,) = world.plan(with_group(manifest(), group("other"))).unmanaged
     assert 'marked as facesync\'s "bob"' in item.description
 
 

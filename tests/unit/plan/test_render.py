@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.plan.model import Plan
 from facesync.plan.render import plan_to_json, render_human
 from facesync.schemas_dir import load_schema
@@ -24,6 +25,7 @@ from .builders import (
     group,
     manifest,
     person,
+    sha,
     with_group,
     with_person,
     without_person,
@@ -73,10 +75,26 @@ def _renamed_only() -> Plan:
         "carol", face("faces/carol/first.jpg", image="faces/carol/01.jpg"))))
 
 
+ERIN = person("erin", face("faces/erin/01.jpg"), face("faces/erin/02.jpg"), name="Erin")
+
+
+def _recovery() -> Plan:
+    """An apply died after creating erin and one of her faces, and had made a
+    second bob earlier: adopt erin and her face, delete the extra bob."""
+    world = applied(BASE)
+    staff = world.server.group("staff")
+    staff.persons["7c1e-erin"] = FakePerson(
+        "Erin", PERSON_PREFIX + "erin", {"9d0f-face": FACE_PREFIX + sha("faces/erin/01.jpg")}
+    )
+    staff.persons["5b2a-bob"] = FakePerson("bob", PERSON_PREFIX + "bob")
+    return world.plan(with_person(BASE, "staff", ERIN))
+
+
 SCENARIOS = {
     "first_apply": _first,
     "mixed": _mixed,
     "no_changes": _none,
+    "recovery": _recovery,
     "renamed_only": _renamed_only,
 }
 
@@ -148,3 +166,21 @@ def test_the_json_plan_of_a_change_reads_as_documented() -> None:
         "before": {"name": "Alice"},
         "after": {"name": "Alice Example"},
     }
+
+
+def test_adoptions_lead_the_plan_and_its_summary_line() -> None:
+    text = render_human(_recovery())
+    assert text.startswith(
+        "= staff/erin  (adopt personId 7c1e-erin left by an interrupted apply)\n"
+        "= staff/erin/faces/erin/01.jpg  (adopt persistedFaceId 9d0f-face left by an "
+        "interrupted apply)\n\n"
+    )
+    assert text.endswith("Plan: 2 to adopt, 1 to add, 0 to change, 1 to destroy, 1 to train.")
+
+
+def test_adoptions_are_lock_only_updates_in_the_json_plan() -> None:
+    doc = plan_to_json(_recovery())
+    assert [(u["address"], u["action"]) for u in doc["lock_only"]] == [
+        ("staff/erin", "adopt"), ("staff/erin/faces/erin/01.jpg", "adopt")
+    ]
+    assert doc["summary"] == {"add": 1, "change": 0, "destroy": 1, "train": 1}

@@ -9,12 +9,14 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from facesync.errors import PlanError
+from facesync.markers import PERSON_PREFIX
 from facesync.plan.model import Plan
 from facesync.plan.render import plan_to_json
 from facesync.plan.saved import check_fresh, load_plan, save_plan
 from facesync.schemas_dir import load_schema
 
 from .builders import applied, face, group, lines, manifest, person, with_person
+from .fake_server import FakePerson
 
 BASE = manifest(group("staff", person("alice", face("a/1.jpg")), person("bob", face("b/1.jpg"))))
 NEXT = with_person(
@@ -115,3 +117,19 @@ def test_a_stale_plan_is_refused_naming_what_moved(moved: dict[str, object], mes
     assert str(caught.value) == (
         f"the saved plan is stale: {message}; run `facesync plan -o FILE` again"
     )
+
+
+def test_a_saved_plan_that_adopts_reads_back_and_converges(tmp_path: Path) -> None:
+    world = applied(BASE)
+    world.server.group("staff").persons["p-carol"] = FakePerson("carol", PERSON_PREFIX + "carol")
+    target = with_person(BASE, "staff", person("carol", face("c/1.jpg")))
+    save_plan(world.plan(target), tmp_path / "p.json")
+    doc = json.loads((tmp_path / "p.json").read_text())
+    Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
+    loaded = load_plan(tmp_path / "p.json")
+    assert [str(u) for u in loaded.adoptions] == [
+        "staff/carol  (adopt personId p-carol left by an interrupted apply)"
+    ]
+    world.lock = world.server.run(loaded, world.lock)
+    assert world.lock.group("staff").person("carol").person_id == "p-carol"
+    assert lines(world.plan(target)) == []

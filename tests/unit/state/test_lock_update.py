@@ -9,7 +9,7 @@ import pytest
 from facesync.digest import text_digest
 from facesync.errors import PlanError
 from facesync.plan.model import Action, Address, Change, LockUpdate, Plan
-from facesync.state.lock_update import finish, record
+from facesync.state.lock_update import begin, finish, record
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
@@ -204,3 +204,64 @@ def test_finish_skips_updates_of_objects_no_longer_recorded() -> None:
 
 def test_finish_without_lock_updates_changes_nothing() -> None:
     assert finish(_state(), Plan()) == _state()
+
+
+# --- adoption and unrecorded objects ------------------------------------------------------
+
+
+def _adopt(address: str, **data: Any) -> LockUpdate:
+    return LockUpdate(Address.parse(address), "adopt", "adopt ...", {**G, **data})
+
+
+BOB_ADOPTED = _adopt("staff/bob", person_key="bob", person_id="p-bob",
+                     name_digest=text_digest("Bob"), user_data_digest=text_digest("m"))
+BOB_FACE = _adopt("staff/bob/b/1.jpg", person_key="bob", sha256=SHA_B, path="b/1.jpg",
+                  persisted_face_id="f-b", target_face=[1, 2, 3, 4],
+                  detection_model="detection_03", user_data_digest=text_digest("n"))
+
+
+def test_begin_records_adopted_persons_before_their_faces() -> None:
+    plan = Plan(lock_updates=(BOB_FACE, BOB_ADOPTED))  # any order in the plan
+    staff = _staff(begin(_state(), plan))
+    bob = staff.person("bob")
+    assert bob is not None and bob.person_id == "p-bob"
+    assert bob.faces == (LockedFace(SHA_B, "b/1.jpg", "f-b", (1, 2, 3, 4), "detection_03",
+                                    text_digest("n")),)
+    assert staff.needs_training
+
+
+def test_an_adoption_is_recorded_once_whatever_ran_after_it() -> None:
+    plan = Plan(lock_updates=(BOB_ADOPTED, BOB_FACE))
+    started = begin(_state(), plan)
+    face_c = _change("staff/bob/b/2.jpg", Action.CREATE, person_key="bob", person_id="p-bob",
+                     sha256=SHA_C, path="b/2.jpg", target_face=None, user_data=None,
+                     detection_model="detection_03")
+    ran = record(started, face_c, {"persisted_face_id": "f-c"})
+    assert begin(ran, plan) == ran
+    assert finish(ran, plan) == ran
+
+
+def test_an_adopted_group_is_recorded_needing_training() -> None:
+    update = LockUpdate(Address("team"), "adopt", "adopt ...", {
+        "group_id": "team", "kind": "personGroup", "recognition_model": "recognition_04",
+        "name_digest": text_digest("Team"), "user_data_digest": None, "training_status": None,
+    })
+    team = begin(_state(), Plan(lock_updates=(update,))).group("team")
+    assert team == LockedGroup("team", "personGroup", "recognition_04", text_digest("Team") or "",
+                               None, None, True, ())
+
+
+def test_deleting_an_unrecorded_duplicate_person_keeps_the_recorded_one() -> None:
+    change = _change("staff/alice", Action.DELETE, person_key="alice", person_id="p-dup",
+                     unrecorded=True)
+    staff = _staff(record(_state(), change, {}))
+    assert staff.person("alice") == _staff(_state()).person("alice")
+    assert staff.needs_training
+
+
+def test_deleting_an_unrecorded_duplicate_face_keeps_the_recorded_one() -> None:
+    change = _change("staff/alice/f-dup", Action.DELETE, person_key="alice", person_id="p-alice",
+                     sha256=SHA_A, persisted_face_id="f-dup", path="f-dup", unrecorded=True)
+    staff = _staff(record(_state(), change, {}))
+    assert staff.person("alice").faces == _staff(_state()).person("alice").faces
+    assert staff.needs_training

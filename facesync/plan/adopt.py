@@ -1,0 +1,204 @@
+"""Adoption: objects facesync created whose ids never reached the lock.
+
+An apply killed between the server's answer and the lock write, or a POST
+whose answer was lost, leaves an object on the server that the lock does not
+know. It is facesync's when its userData marker says so, or when a pending
+journal intent matches it (facesync.state.journal). The plan then adopts it
+(a lock-only update, no server call) when the manifest still wants it and the
+lock has no live object for it, and deletes it otherwise: a duplicate or an
+orphan. What is not provably facesync's is never adopted or deleted.
+
+Pure: reads desired, recorded and observed values, appends to a Collector.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+from facesync.digest import text_digest
+from facesync.limits import PERSON_KEY_RE
+from facesync.manifest.model import DesiredGroup, DesiredPerson
+from facesync.plan.diff_members import Collector
+from facesync.plan.model import Action, Address, LockUpdate
+from facesync.state.journal import Intent, claimed_face_sha, claimed_person_key, intends_group
+from facesync.state.model import (
+    LockedFace,
+    LockedGroup,
+    LockedPerson,
+    ObservedGroup,
+    ObservedPerson,
+)
+
+LEFT = "left by an interrupted apply"
+ADOPT = "adopt"
+
+
+def adopt_group(
+    out: Collector, want: DesiredGroup, intents: Sequence[Intent]
+) -> LockedGroup | None:
+    """The group, as the lock will record it, when facesync's own PUT of it lost
+    its answer (a pending intent for exactly this id and kind); else None."""
+    if out.observed is None:
+        return None
+    seen = out.observed.group(want.group_id)
+    if seen is None or seen.kind != want.kind:
+        return None
+    if not intends_group(want.kind, want.group_id, intents):
+        return None
+    group = LockedGroup(
+        group_id=want.group_id,
+        kind=want.kind,
+        recognition_model=seen.recognition_model,
+        name_digest=text_digest(seen.name) or "",
+        user_data_digest=text_digest(seen.user_data),
+        training_status=seen.training_status,
+        needs_training=True,
+    )
+    out.adopted_groups.add((want.kind, want.group_id))
+    out.lock_updates.append(LockUpdate(
+        Address(want.group_id), ADOPT, "adopt the group an interrupted apply created",
+        {
+            "group_id": group.group_id, "kind": group.kind,
+            "recognition_model": group.recognition_model, "name_digest": group.name_digest,
+            "user_data_digest": group.user_data_digest, "training_status": group.training_status,
+        },
+    ))
+    return group
+
+
+def adopt_members(out: Collector, want: DesiredGroup, have: LockedGroup, seen: ObservedGroup,
+                  intents: Sequence[Intent]) -> LockedGroup:
+    """`have` with facesync's unrecorded persons and faces adopted; the ones
+    that cannot be adopted (duplicates, orphans) are planned for deletion."""
+    live = {p.person_id: p for p in seen.persons}
+    recorded = {p.key: p for p in have.persons}
+    known = {p.person_id for p in have.persons}
+    claims: dict[str, list[ObservedPerson]] = defaultdict(list)
+    for p in seen.persons:
+        if p.person_id not in known:
+            key = claimed_person_key(have.kind, have.group_id, p, intents)
+            if key is not None:
+                claims[key].append(p)
+    persons = dict(recorded)
+    for key, found in sorted(claims.items()):
+        # The one with the most faces has the most work done; ties: smallest id.
+        found.sort(key=lambda p: (-len(p.persisted_face_ids), p.person_id))
+        mine = recorded.get(key)
+        alive = mine is not None and mine.person_id in live
+        kept = False
+        if want.person(key) is not None and not alive:
+            persons[key] = _adopt_person(out, want, key, found.pop(0))
+            kept = True
+        for extra in found:
+            _delete_person(out, want, key, extra, duplicate=kept or alive)
+    read = out.observed.face_user_data() if out.observed is not None else {}
+    for key, person in sorted(persons.items()):
+        desired, seen_person = want.person(key), live.get(person.person_id)
+        if desired is not None and seen_person is not None:
+            persons[key] = _adopt_faces(out, want, desired, person, seen_person, read, intents)
+    if persons == recorded:
+        return have
+    return replace(have, persons=tuple(sorted(persons.values(), key=lambda p: p.key)))
+
+
+# --- persons ----------------------------------------------------------------------------
+
+
+def _adopt_person(out: Collector, want: DesiredGroup, key: str, p: ObservedPerson) -> LockedPerson:
+    person = LockedPerson(
+        key=key,
+        person_id=p.person_id,
+        name_digest=text_digest(p.name) or "",
+        user_data_digest=text_digest(p.user_data),
+    )
+    out.lock_updates.append(LockUpdate(
+        Address(want.group_id, key), ADOPT, f"adopt personId {p.person_id} {LEFT}",
+        {
+            "group_id": want.group_id, "kind": want.kind, "person_key": key,
+            "person_id": p.person_id, "name_digest": person.name_digest,
+            "user_data_digest": person.user_data_digest,
+        },
+    ))
+    return person
+
+
+def _delete_person(out: Collector, want: DesiredGroup, key: str, p: ObservedPerson, *,
+                   duplicate: bool) -> None:
+    if duplicate:
+        reason = f"duplicate personId {p.person_id} {LEFT}"
+    else:
+        reason = f"personId {p.person_id} {LEFT}; not in the manifest"
+    # A marker can name any text; an address needs a valid key.
+    shown = key if PERSON_KEY_RE.fullmatch(key) else p.person_id
+    out.claimed.add(p.person_id)
+    out.add(Address(want.group_id, shown), Action.DELETE, {
+        "group_id": want.group_id, "kind": want.kind, "person_key": key,
+        "person_id": p.person_id, "unrecorded": True,
+    }, reason, before={"personId": p.person_id, "name": p.name})
+
+
+# --- faces --------------------------------------------------------------------------------
+
+
+def _adopt_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, person: LockedPerson,
+                 seen: ObservedPerson, read: dict[str, str | None],
+                 intents: Sequence[Intent]) -> LockedPerson:
+    known = {f.persisted_face_id for f in person.faces}
+    on_server = set(seen.persisted_face_ids)
+    claims: dict[str, list[str]] = defaultdict(list)
+    for face_id in seen.persisted_face_ids:
+        if face_id in known or face_id not in read:
+            continue  # recorded, or not read (never judged: left alone)
+        sha = claimed_face_sha(group.kind, group.group_id, person.person_id, face_id,
+                               read[face_id], intents)
+        if sha is not None:
+            claims[sha].append(face_id)
+    desired = {f.sha256: f for f in want.faces}
+    for sha, ids in sorted(claims.items()):
+        ids.sort()
+        current = person.face(sha)
+        alive = current is not None and current.persisted_face_id in on_server
+        wanted = desired.get(sha)
+        if wanted is not None and not alive:
+            face_id = ids.pop(0)
+            face = LockedFace(
+                sha256=sha, path=wanted.path, persisted_face_id=face_id,
+                target_face=wanted.target_face, detection_model=wanted.detection_model,
+                user_data_digest=text_digest(read[face_id]),
+            )
+            person = _with_face(person, face)
+            out.lock_updates.append(LockUpdate(
+                Address(group.group_id, want.key, wanted.path), ADOPT,
+                f"adopt persistedFaceId {face_id} {LEFT}",
+                {
+                    "group_id": group.group_id, "kind": group.kind, "person_key": want.key,
+                    "sha256": sha, "path": wanted.path, "persisted_face_id": face_id,
+                    "target_face": list(face.target_face) if face.target_face else None,
+                    "detection_model": face.detection_model,
+                    "user_data_digest": face.user_data_digest,
+                },
+            ))
+        for extra in ids:
+            _delete_face(out, group, person, extra, sha, wanted.path if wanted else None)
+    return person
+
+
+def _delete_face(out: Collector, group: DesiredGroup, person: LockedPerson, face_id: str,
+                 sha: str, wanted_path: str | None) -> None:
+    if wanted_path is not None:
+        reason = f"duplicate of {wanted_path} {LEFT}"
+    else:
+        reason = f"image not in the manifest, {LEFT}"
+    out.claimed.add(face_id)
+    out.add(Address(group.group_id, person.key, face_id), Action.DELETE, {
+        "group_id": group.group_id, "kind": group.kind, "person_key": person.key,
+        "person_id": person.person_id, "sha256": sha, "persisted_face_id": face_id,
+        "path": face_id, "unrecorded": True,
+    }, reason, before={"sha256": sha, "persistedFaceId": face_id})
+
+
+def _with_face(person: LockedPerson, face: LockedFace) -> LockedPerson:
+    others = tuple(f for f in person.faces if f.sha256 != face.sha256)
+    return replace(person, faces=tuple(sorted(others + (face,), key=lambda f: f.sha256)))
