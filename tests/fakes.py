@@ -9,9 +9,11 @@ it runs; lists sorted by id and paged by `start`/`top`.
 
 Test hooks: `calls` (every operation, in order), `calls_made` (requests a real
 client would send, pages included), `inject()` to fail an operation (before or
-after it takes effect), `rendezvous()` to prove calls overlap, `delay` to
-widen the window in which overlapping calls would be seen, and the in-flight
-high-water marks `max_in_flight` and `max_in_flight_per_person`.
+after it takes effect), `lose_answers()` to make a change and then fail as a
+dropped connection does, `flaky()` to do either at random, `rendezvous()` to
+prove calls overlap, `delay` to widen the window in which overlapping calls
+would be seen, and the in-flight high-water marks `max_in_flight` and
+`max_in_flight_per_person`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import random
 import re
 import threading
 import time
@@ -36,7 +39,7 @@ from facesync.backends.base import (
     PersonInfo,
     TrainingInfo,
 )
-from facesync.errors import ApiError
+from facesync.errors import ApiError, ApiUnreachableError
 from facesync.limits import (
     DETECTION_MODELS,
     FACE_USER_DATA_MAX_CHARS,
@@ -126,6 +129,8 @@ class FakeBackend:
         self._barriers: dict[str, list[Any]] = {}  # operation -> [barrier, callers left]
         self._in_flight = 0
         self._per_person: dict[str, int] = {}
+        self._flaky: tuple[float, random.Random, tuple[str, ...]] | None = None
+        self.faults = 0  # failures flaky() injected
 
     # --- test hooks -------------------------------------------------------------
 
@@ -143,6 +148,22 @@ class FakeBackend:
         `after=True` makes the change first and then fails (a lost answer)."""
         error = error or ApiError(500, "InternalServerError", "injected failure")
         self._injections.append(_Injection(operation, error, times, match, after))
+
+    def lose_answers(self, operation: str, *, times: int = 1, **match: Any) -> None:
+        """Make the next `times` matching changes, then fail as a connection dropped
+        after sending does: the caller cannot tell whether the change was made."""
+        self.inject(operation, lost_answer(operation), times=times, after=True, **match)
+
+    def flaky(
+        self,
+        rate: float,
+        seed: int,
+        operations: tuple[str, ...] = ("create_group", "create_person", "add_face"),
+    ) -> None:
+        """From now on, each call of `operations` fails with probability `rate`:
+        half of those after the change was made (a lost answer), half before (a
+        500 that changed nothing). Reproducible with `seed`."""
+        self._flaky = (rate, random.Random(seed), operations)
 
     def rendezvous(self, operation: str, parties: int, timeout: float = 5.0) -> None:
         """The first `parties` calls of `operation` wait for each other (or break)."""
@@ -415,6 +436,15 @@ class FakeBackend:
             time.sleep(self.delay)
 
     def _take_injection(self, operation: str, args: dict[str, Any]) -> _Injection | None:
+        if self._flaky is not None and operation in self._flaky[2]:
+            rate, rng, _ = self._flaky
+            hit, after = rng.random(), rng.random() < 0.5
+            if hit < rate:
+                self.faults += 1
+                error = lost_answer(operation) if after else ApiError(
+                    500, "InternalServerError", "injected failure"
+                )
+                return _Injection(operation, error, 1, {}, after)
         for inj in self._injections:
             if (
                 inj.operation == operation
@@ -482,6 +512,13 @@ class FakeBackend:
             raise ApiError(400, "InvalidImageSize", "Image size is too small.")
         if len(image) > IMAGE_MAX_BYTES:
             raise ApiError(400, "InvalidImageSize", "Image size is too big.")
+
+
+def lost_answer(operation: str) -> ApiUnreachableError:
+    """What the client raises when the connection drops after the request went out."""
+    error = ApiUnreachableError(0, "Unreachable", f"no answer to {operation}")
+    error.ambiguous = True  # type: ignore[attr-defined]
+    return error
 
 
 def _kind(kind: str) -> None:

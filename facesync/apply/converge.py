@@ -95,9 +95,10 @@ def converge(
         progress = bool(plan.adoptions) or any(
             c.action is not Action.TRAIN for c in report.succeeded
         )
-        fruitless = 0 if progress else fruitless + 1
+        if total.passes > 1:  # the bound counts extra passes only
+            fruitless = 0 if progress else fruitless + 1
         stop = any(fails_everything(e) for _, e in report.failed)
-        if not again or stop or fruitless > policy.fruitless or total.passes >= policy.most:
+        if not again or stop or fruitless >= policy.fruitless or total.passes >= policy.most:
             total.failed += report.failed
             total.skipped += report.skipped
             break

@@ -256,7 +256,10 @@ def _at(exc: ApiError, change: Change) -> ApiError:
     if type(exc) is not ApiError or (exc.address == address and exc.operation):
         return exc
     operation = exc.operation or _operation(change)
-    return ApiError(exc.status, exc.code, exc.service_message, operation=operation, address=address)
+    told = ApiError(exc.status, exc.code, exc.service_message, operation=operation, address=address)
+    if hasattr(exc, "ambiguous"):
+        told.ambiguous = exc.ambiguous  # type: ignore[attr-defined]
+    return told
 
 
 def _operation(change: Change) -> str:

@@ -156,3 +156,42 @@ def test_a_409_is_reported_with_the_service_code(server, client):
     assert (caught.value.status, caught.value.code) == (409, "PersonGroupExists")
     assert caught.value.operation == "create group" and caught.value.address == "staff"
     assert client.calls_made == 1
+
+
+def test_a_post_answered_503_is_not_repeated_since_it_may_have_worked(server, client):
+    server.then(error(503, "ServiceUnavailable", "busy"), Reply(200, {"personId": "p-2"}))
+    with pytest.raises(ApiError) as caught:
+        client.create_person("personGroup", "staff", "Alice", None)
+    assert caught.value.status == 503
+    assert caught.value.ambiguous is True
+    assert client.calls_made == 1
+
+
+def test_a_group_put_answered_exists_after_a_lost_first_answer_is_ambiguous(server, client):
+    server.then(error(500, "InternalServerError", "oops"),
+                error(409, "PersonGroupExists", "Person group already exists."))  # fmt: skip
+    with pytest.raises(ApiError) as caught:
+        client.create_group("personGroup", "staff", "Staff", None, "recognition_04")
+    assert (caught.value.status, caught.value.code) == (409, "PersonGroupExists")
+    assert caught.value.ambiguous is True  # our first PUT may have made it
+
+
+def test_a_group_put_answered_exists_at_once_is_a_plain_refusal(server, client):
+    server.then(error(409, "PersonGroupExists", "Person group already exists."))
+    with pytest.raises(ApiError) as caught:
+        client.create_group("personGroup", "staff", "Staff", None, "recognition_04")
+    assert caught.value.ambiguous is False
+
+
+def test_a_refused_post_is_not_ambiguous(server, client):
+    server.then(error(400, "BadArgument", "'name' is empty."))
+    with pytest.raises(ApiError) as caught:
+        client.create_person("personGroup", "staff", "", None)
+    assert caught.value.ambiguous is False
+
+
+def test_a_throttled_post_is_not_ambiguous_when_it_finally_fails(server, client):
+    server.default = error(429, "429", "Rate limit is exceeded.", **{"Retry-After": "0"})
+    with pytest.raises(ApiError) as caught:
+        client.create_person("personGroup", "staff", "Alice", None)
+    assert caught.value.status == 429 and caught.value.ambiguous is False

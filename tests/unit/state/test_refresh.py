@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facesync.manifest.model import DesiredGroup, Manifest
-from facesync.state.model import LockedGroup, LockState
+from facesync.digest import text_digest
+from facesync.errors import ApiError
+from facesync.manifest.model import DesiredGroup, DesiredPerson, Manifest
+from facesync.markers import FACE_PREFIX, PERSON_PREFIX
+from facesync.state.journal import CREATE_PERSON, Intent, user_data_digest
+from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 from facesync.state.refresh import refresh
 from tests.fakes import FakeBackend
 
@@ -92,3 +96,75 @@ def test_the_lock_names_the_kind_that_exists_when_the_manifest_changed_it():
     observed = refresh(fake, manifest(("staff", LPG)), lock(("staff", PG)))
     assert observed.group("staff").kind == PG
     assert len(observed.group("staff").persons) == 1
+
+
+# --- what recovery needs: the userData of faces the lock does not know ----------------------
+
+
+def recorded(fake: FakeBackend, *persons: tuple[str, str, tuple[str, ...]]) -> LockState:
+    """A lock for staff with (key, personId, faceIds) persons."""
+    locked = tuple(
+        LockedPerson(key, pid, "sha256:n", None,
+                     tuple(LockedFace(f"{i:064x}", f"{key}/{i}.jpg", fid)
+                           for i, fid in enumerate(fids)))
+        for key, pid, fids in persons
+    )
+    group = LockedGroup("staff", PG, "recognition_04", "sha256:x", persons=locked)
+    return LockState("embedded", 1, (group,))
+
+
+def wanting(*keys: str) -> Manifest:
+    persons = tuple(DesiredPerson(k, k.title()) for k in sorted(keys))
+    return Manifest(Path("/m/facesync.yaml"), "digest", (DesiredGroup("staff", "Staff",
+                                                                      persons=persons),))
+
+
+def add(fake: FakeBackend, name: str, user_data: str | None, faces: int = 0,
+        face_data: str | None = None) -> tuple[str, list[str]]:
+    pid = fake.create_person(PG, "staff", name, user_data)
+    fids = [fake.add_face(PG, "staff", pid, IMAGE + bytes([len(name), f]), user_data=face_data)
+            for f in range(faces)]
+    return pid, fids
+
+
+def test_a_face_the_lock_does_not_know_on_a_managed_person_is_read_once():
+    fake = FakeBackend()
+    server_with(fake, "staff")
+    pid, (known, lost) = add(fake, "Alice", PERSON_PREFIX + "alice", 2, FACE_PREFIX + "a" * 64)
+    fake.reset_counters()
+    observed = refresh(fake, wanting("alice"), recorded(fake, ("alice", pid, (known,))))
+    assert observed.faces_read == ((lost, FACE_PREFIX + "a" * 64),)
+    assert [c.args["person_id"] for c in fake.operations("get_face")] == [pid]
+
+
+def test_every_face_of_a_person_we_may_adopt_is_read_and_strangers_are_not():
+    fake = FakeBackend()
+    server_with(fake, "staff")
+    _, ours = add(fake, "Alice", PERSON_PREFIX + "alice", 2)
+    add(fake, "Stranger", None, 3)
+    add(fake, "Carol", PERSON_PREFIX + "carol", 2)  # ours, but to be deleted: no need to read
+    fake.reset_counters()
+    observed = refresh(fake, wanting("alice"), recorded(fake))
+    assert sorted(fid for fid, _ in observed.faces_read) == sorted(ours)
+    assert len(fake.operations("get_face")) == 2
+
+
+def test_a_person_matched_by_a_pending_intent_has_its_faces_read():
+    fake = FakeBackend()
+    server_with(fake, "staff")
+    _, faces = add(fake, "Alice", "employee 7", 1, "smiling")
+    intent = Intent(CREATE_PERSON, "staff", PG, person="alice", name_digest=text_digest("Alice"),
+                    user_data_digest=user_data_digest("employee 7"))
+    assert refresh(fake, wanting("alice"), recorded(fake)).faces_read == ()
+    observed = refresh(fake, wanting("alice"), recorded(fake), intents=[intent])
+    assert observed.faces_read == ((faces[0], "smiling"),)
+
+
+def test_a_face_deleted_between_the_listing_and_its_get_is_skipped():
+    fake = FakeBackend()
+    server_with(fake, "staff")
+    pid, (gone,) = add(fake, "Alice", PERSON_PREFIX + "alice", 1)
+    fake.inject("get_face", ApiError(404, "PersistedFaceNotFound", "gone"))
+    observed = refresh(fake, wanting("alice"), recorded(fake, ("alice", pid, ())))
+    assert observed.faces_read == ()
+    assert gone
