@@ -10,10 +10,16 @@ proxy, so "no server call" means no request at all reached it.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import shutil
 import struct
+import subprocess
+import sys
 import threading
+import time
 import uuid
 import zlib
 from collections import Counter
@@ -490,13 +496,6 @@ def _emptied(project: Project, group_id: str) -> None:
 
 def on_a_terminal(project: Project, *args: str, answer: str) -> Result:
     """Run the CLI on a pseudo-terminal and type `answer` when it asks."""
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-    import time
-
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "facesync", *args],
