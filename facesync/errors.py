@@ -99,7 +99,12 @@ class ApiError(FacesyncError):
         self.address = address
         subject = f"{address}: " if address else ""
         what = f"{operation} failed" if operation else "Face API call failed"
-        status_text = f"HTTP {status} {code}" if status else code
+        if not status:
+            status_text = code
+        elif code and code != str(status):
+            status_text = f"HTTP {status} {code}"
+        else:  # gateway errors carry the status as their code: say it once
+            status_text = f"HTTP {status}"
         super().__init__(f"{subject}{what}: {status_text}: {message}")
 
 
