@@ -118,7 +118,7 @@ def converge(
         total.reconcile_calls += _calls(backend) - before
         plan = _without(plan, given_up)
         total.passes += 1
-        announce(f"Pass {total.passes}:", plan)
+        announce(f"Pass {total.passes}", plan)
         if not plan.has_changes:
             writer.replace_state(finish(writer.state, plan))
             total.adopted += len(plan.adoptions)

@@ -5,6 +5,7 @@ extra passes (docs/recovery.md), report."""
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -44,7 +45,9 @@ def run(
     with hold_run_lock(settings.lock_path, "apply"):
         lock = read_state(settings, conn, rebind=rebind)
         journal = Journal.for_lock(settings.lock_path, warn=_warn)
-        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
+        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend, closing(
+            journal
+        ):
             reads = 0
             if plan_file is not None:
                 plan = load_plan(plan_file)
@@ -130,12 +133,14 @@ def run_plan(
 
 
 def _announce(text: str, plan: Plan | None) -> None:
-    """Between passes: why, then what the new plan adopts and how much remains."""
-    click.echo(f"\n{text}" if plan is None else text)
-    if plan is not None:
-        for update in plan.adoptions:
-            click.echo(adoption_line(update))
-        click.echo(summary_line(plan).removeprefix("Plan: "))
+    """Between passes: why; then what the new plan adopts and how much remains
+    (`Pass 2: 2 to adopt, 0 to add, 0 to change, 0 to destroy, 1 to train.`)."""
+    if plan is None:
+        click.echo(f"\n{text}")
+        return
+    for update in plan.adoptions:
+        click.echo(adoption_line(update))
+    click.echo(f"{text}: {summary_line(plan).removeprefix('Plan: ')}")
 
 
 def _warn(text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from dataclasses import replace
 
 import click
@@ -41,7 +42,9 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
     with hold_run_lock(settings.lock_path, "destroy"):
         lock = read_state(settings, conn)
         journal = Journal.for_lock(settings.lock_path, warn=_warn)
-        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend:
+        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend, closing(
+            journal
+        ):
             plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)

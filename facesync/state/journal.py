@@ -105,6 +105,7 @@ class Journal:
         self._warn = warn
         self._mutex = threading.Lock()
         self._fd: int | None = None
+        self._warned: set[str] = set()  # each problem is told once per run
 
     @classmethod
     def for_lock(cls, lock_path: Path, *, warn: Callable[[str], None] | None = None) -> Journal:
@@ -175,7 +176,8 @@ class Journal:
         return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
     def _say(self, text: str) -> None:
-        if self._warn is not None:
+        if self._warn is not None and text not in self._warned:
+            self._warned.add(text)
             self._warn(f"warning: {text}")
 
 
