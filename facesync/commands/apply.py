@@ -24,7 +24,7 @@ from facesync.state.journal import Journal
 from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
-from .common import LockWriter, confirm, connection, load, parse_targets, read_state
+from .common import LockWriter, confirm_plan, connection, load, parse_targets, read_state
 
 
 def run(
@@ -67,7 +67,7 @@ def run(
                 if not wanted:
                     journal.clear()  # nothing pending is left unjudged
                 return 0
-            confirm("Do you want to perform these actions?", yes=yes)
+            confirm_plan(plan, lock, yes=yes)
             report = reconcile(
                 plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
                 parallelism=parallelism, train=train, wait=wait, first_reads=reads,

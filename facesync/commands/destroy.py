@@ -19,7 +19,7 @@ from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
 from .apply import _report, _warn, reconcile
-from .common import LockWriter, confirm, connection, load, parse_targets, read_state
+from .common import LockWriter, confirm_plan, connection, load, parse_targets, read_state
 
 
 def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
@@ -51,7 +51,9 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
             if not plan.has_changes:
                 writer.replace_state(finish(writer.state, plan))
                 return 0
-            confirm("Do you really want to destroy these objects?", yes=yes)
+            confirm_plan(
+                plan, lock, yes=yes, question="Do you really want to destroy these objects?"
+            )
             report = reconcile(
                 plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
                 parallelism=parallelism, first_reads=reads,
