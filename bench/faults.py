@@ -29,21 +29,31 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.faults.gallery import build_pool, small_faces_into, warm_up  # noqa: E402
+from tests.faults.gallery import Pool, build_pool, small_faces_into, warm_up  # noqa: E402
 from tests.faults.trials import (  # noqa: E402
+    TrialError,
     TrialResult,
     clean_requests,
     fault_trial,
     kill_trial,
-    trial_gallery,
+    trial_galleries,
 )
 
 SHOWN_FAILURES = 5  # failed trials whose details are printed in full
+
+
+@dataclass
+class Campaign:
+    asked: int
+    results: list[TrialResult] = field(default_factory=list)
+    extras: list[int] = field(default_factory=list)  # requests beyond a clean apply, per trial
+    errors: list[str] = field(default_factory=list)  # kind:seed of trials that could not be set up
 
 
 def main() -> int:
@@ -52,8 +62,8 @@ def main() -> int:
         work = Path(tmp)
         pool = build_pool(small_faces_into(work / "small-faces"))
         warm_up(pool)
-        results, extras = run_trials(args, pool, work)
-    return report(results, extras, args.trials)
+        campaign = run_trials(args, pool, work)
+    return report(campaign)
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,14 +78,11 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def run_trials(
-    args: argparse.Namespace, pool: dict, work: Path
-) -> tuple[list[TrialResult], list[int]]:
-    """Run the trials in turn; returns them and each one's extra requests."""
+def run_trials(args: argparse.Namespace, pool: Pool, work: Path) -> Campaign:
+    """Run the trials in turn, each after a clean apply of its manifest for the baseline."""
     started = time.monotonic()
-    results: list[TrialResult] = []
-    extras: list[int] = []
-    print(f"{'trial':>5} {'kind':5} {'seed':>6} {'result':6} {'when / faults':32} "
+    campaign = Campaign(args.trials)
+    print(f"{'trial':>5} {'kind':5} {'seed':>6} {'result':6} {'from':5} {'when / faults':40} "
           f"{'dup':>3} {'orph':>4} {'lost':>4} {'extra':>5} {'secs':>5}")  # fmt: skip
     for index in range(args.trials):
         if time.monotonic() - started > args.time_limit:
@@ -84,56 +91,64 @@ def run_trials(
         kind, seed = ("kill", "fault")[index % 2], args.seed + index
         trial_dir = work / f"trial-{index}"
         t0 = time.monotonic()
-        baseline = clean_requests(trial_gallery(kind, seed, pool), trial_dir / "clean")
-        if kind == "kill":
-            result = kill_trial(seed, trial_dir / "trial", pool)
-        else:
-            result = fault_trial(seed, trial_dir / "trial", pool, args.fault_rate)
-        results.append(result)
-        extras.append(result.faults.requests - baseline)
-        print_line(index, result, extras[-1], time.monotonic() - t0)
-    return results, extras
+        try:
+            baseline = clean_requests(*trial_galleries(kind, seed, pool), trial_dir / "clean")
+            if kind == "kill":
+                result = kill_trial(seed, trial_dir / "trial", pool)
+            else:
+                result = fault_trial(seed, trial_dir / "trial", pool, args.fault_rate)
+        except TrialError as error:  # an apply without any fault failed
+            print(f"{index:>5} {kind:5} {seed:>6} ERROR  {error}", flush=True)
+            campaign.errors.append(f"{kind}:{seed}")
+            continue
+        campaign.results.append(result)
+        campaign.extras.append(result.faults.requests - baseline)
+        print_line(index, result, campaign.extras[-1], time.monotonic() - t0)
+    return campaign
 
 
 def print_line(index: int, r: TrialResult, extra: int, seconds: float) -> None:
     if r.kind == "kill":
-        when = f"{r.kill_point} ({r.kill_delay}s)" if r.kill_delivered else "ended before kill"
+        sent = f"{r.kills_sent} kill{'s' if r.kills_sent != 1 else ''}"
+        when = f"{sent}: {', '.join(r.kill_points)}" if r.kill_delivered else "ended before kill"
     else:
         again = ", 2nd apply" if r.recovery is not None else ""
         when = f"{r.faults.injected} faults{again}"
     v = r.verdict
-    print(f"{index:>5} {r.kind:5} {r.seed:>6} {'ok' if r.ok else 'FAILED':6} {when:32} "
-          f"{v.duplicates:>3} {v.orphans:>4} {v.lost_ids:>4} {extra:>5} {seconds:>5.1f}",
-          flush=True)  # fmt: skip
+    start = "edit" if r.start else "empty"
+    print(f"{index:>5} {r.kind:5} {r.seed:>6} {'ok' if r.ok else 'FAILED':6} {start:5} "
+          f"{when:40} {v.duplicates:>3} {v.orphans:>4} {v.lost_ids:>4} {extra:>5} "
+          f"{seconds:>5.1f}", flush=True)  # fmt: skip
 
 
-def report(results: list[TrialResult], extras: list[int], asked: int) -> int:
+def report(c: Campaign) -> int:
+    results = c.results
     kills = [r for r in results if r.kind == "kill"]
     faulty = [r for r in results if r.kind == "fault"]
     kinds: Counter[str] = Counter()
     for r in results:
         kinds.update(dict(r.faults.by_kind))
     after = sum(r.faults.after_commit for r in results)
-    recovering = [e for r, e in zip(results, extras, strict=True) if _recovering(r)]
+    recovering = [e for r, e in zip(results, c.extras, strict=True) if _recovering(r)]
     reported = [r.recovered for r in results if r.recovered is not None]
     failed = [r for r in results if not r.ok]
-    duplicates = sum(r.verdict.duplicates for r in results)
-    orphans = sum(r.verdict.orphans for r in results)
-    lost = sum(r.verdict.lost_ids for r in results)
+    attempted = len(kills) + sum(r.second is not None for r in kills)
     by_kind = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) or "none"
     print()
-    print(
-        f"trials run:           {len(results)} of {asked} ({len(kills)} kill, {len(faulty)} fault)"
-    )
-    print(f"kills delivered:      {sum(r.kill_delivered for r in kills)} of {len(kills)}")
+    print(f"trials run:           {len(results)} of {c.asked} ({len(kills)} kill, "
+          f"{len(faulty)} fault; {sum(r.start is not None for r in results)} from an earlier "
+          "manifest)")  # fmt: skip
+    print(f"kills delivered:      {sum(r.kills_sent for r in kills)} of {attempted} attempted "
+          f"({sum(r.second is not None for r in kills)} in a recovery apply)")  # fmt: skip
     print(f"faults injected:      {sum(kinds.values())} ({by_kind}; {after} after the commit)")
     print(f"second apply needed:  {sum(r.recovery is not None for r in faulty)} of {len(faulty)} "
           "fault trials")  # fmt: skip
-    print(f"duplicates found:     {duplicates}")
-    print(f"orphans found:        {orphans}")
-    print(f"lost IDs:             {lost}")
-    print(f"other broken trials:  {sum(1 for r in failed if not _counted(r))} "
-          "(server or lock differs, apply failed, or the plan is not empty)")  # fmt: skip
+    print(f"duplicates found:     {sum(r.verdict.duplicates for r in results)}")
+    print(f"orphans found:        {sum(r.verdict.orphans for r in results)}")
+    print(f"lost IDs:             {sum(r.verdict.lost_ids for r in results)}")
+    other = sum(1 for r in failed if not _counted(r)) + len(c.errors)
+    print(f"other broken trials:  {other} (server or lock differs, apply failed, "
+          "the plan is not empty, or set-up failed)")  # fmt: skip
     print(f"mean extra calls per recovery: {_mean(recovering)} (requests beyond a clean apply, "
           f"over {len(recovering)} trials with a kill or a fault)")  # fmt: skip
     if reported:
@@ -143,13 +158,13 @@ def report(results: list[TrialResult], extras: list[int], asked: int) -> int:
               f"(mean over {len(reported)} trials that printed 'Recovered from ...')")  # fmt: skip
     else:
         print("  as apply reports it: no apply printed 'Recovered from ...'")
-    if failed:
-        seeds = " ".join(f"{r.kind}:{r.seed}" for r in failed)
+    if failed or c.errors:
+        seeds = " ".join([f"{r.kind}:{r.seed}" for r in failed] + c.errors)
         print(f"failed trials (kind:seed): {seeds}")
         print("replay with: FAULT_SEEDS=<seed> pytest tests/faults/test_campaign.py -k <kind>")
         for r in failed[:SHOWN_FAILURES]:
             print("\n" + _short(r.describe()), file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or c.errors else 0
 
 
 def _recovering(r: TrialResult) -> bool:

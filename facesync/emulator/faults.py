@@ -47,6 +47,18 @@ class FaultCounts:
     def injected(self) -> int:
         return self.before_commit + self.after_commit
 
+    def since(self, earlier: FaultCounts) -> FaultCounts:
+        """What happened between an earlier snapshot and this one."""
+        kinds = Counter(dict(self.by_kind))
+        kinds.subtract(dict(earlier.by_kind))
+        return FaultCounts(
+            requests=self.requests - earlier.requests,
+            mutating=self.mutating - earlier.mutating,
+            before_commit=self.before_commit - earlier.before_commit,
+            after_commit=self.after_commit - earlier.after_commit,
+            by_kind=tuple(sorted((k, n) for k, n in kinds.items() if n)),
+        )
+
 
 class FaultInjector:
     def __init__(self, rate: float, seed: int | None = None) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import io
 import random
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -127,21 +127,93 @@ def random_gallery(
     """One group of distinct people; some persons and faces carry the manifest's own
     userData (so facesync cannot mark them), most leave it free."""
     chosen = rng.sample(sorted(pool), rng.randint(*persons))
-    members = []
-    for identity in sorted(chosen):
-        photos = rng.sample(pool[identity], min(len(pool[identity]), rng.randint(*faces)))
-        members.append(
-            GalleryPerson(
-                key=identity,
-                name=identity.replace("_", " ").title(),
-                user_data=f"note {identity}" if rng.random() < user_data_odds else None,
-                faces=tuple(
-                    GalleryFace(p, f"shot {i}" if rng.random() < user_data_odds else None)
-                    for i, p in enumerate(photos)
-                ),
-            )
-        )
-    return Gallery(group_id, f"Trial {group_id}", tuple(members))
+    members = tuple(_new_person(rng, pool, i, faces, user_data_odds) for i in sorted(chosen))
+    return Gallery(group_id, f"Trial {group_id}", members)
+
+
+def _new_person(
+    rng: random.Random, pool: Pool, identity: str, faces: tuple[int, int], user_data_odds: float
+) -> GalleryPerson:
+    photos = rng.sample(pool[identity], min(len(pool[identity]), rng.randint(*faces)))
+    return GalleryPerson(
+        key=identity,
+        name=identity.replace("_", " ").title(),
+        user_data=f"note {identity}" if rng.random() < user_data_odds else None,
+        faces=tuple(
+            GalleryFace(p, f"shot {i}" if rng.random() < user_data_odds else None)
+            for i, p in enumerate(photos)
+        ),
+    )
+
+
+def edited_gallery(rng: random.Random, pool: Pool, start: Gallery) -> Gallery:
+    """`start` after a user's edit: a person removed or added, photos added, removed
+    or given new bytes under the same file name, names and userData changed.
+    Always at least one change that needs a write."""
+    for _ in range(100):  # bounded; an edit without a write is rare
+        persons = {p.key: _pin_files(p) for p in start.persons}
+        if len(persons) > 1 and rng.random() < 0.4:
+            del persons[rng.choice(sorted(persons))]
+        spare = sorted(set(pool) - set(persons))
+        for key in rng.sample(spare, min(len(spare), rng.choice((0, 0, 1, 2)))):
+            persons[key] = _new_person(rng, pool, key, (1, 3), 0.25)
+        for key in sorted(set(persons) & {p.key for p in start.persons}):
+            persons[key] = _edit_person(rng, pool, persons[key])
+        edited = Gallery(start.group_id, start.name, tuple(persons[k] for k in sorted(persons)))
+        if writes_between(start, edited) > 0:
+            return edited
+    raise AssertionError("no edit with a write in 100 draws")
+
+
+def _pin_files(person: GalleryPerson) -> GalleryPerson:
+    """Fix every face's file name, so that removing one does not rename the others."""
+    return replace(person, faces=tuple(
+        replace(f, file=f.path(person.key, i).rsplit("/", 1)[1]) for i, f in enumerate(person.faces)
+    ))  # fmt: skip
+
+
+def _edit_person(rng: random.Random, pool: Pool, person: GalleryPerson) -> GalleryPerson:
+    faces = list(person.faces)
+    spare = [p for p in pool[person.key] if p.sha256 not in {f.photo.sha256 for f in faces}]
+    roll = rng.random()
+    if roll < 0.25 and spare:  # new bytes, same file
+        index = rng.randrange(len(faces))
+        faces[index] = replace(faces[index], photo=rng.choice(spare))
+    elif roll < 0.45 and spare:
+        faces.append(GalleryFace(rng.choice(spare), file=f"added-{len(faces)}.jpg"))
+    elif roll < 0.6 and len(faces) > 1:
+        del faces[rng.randrange(len(faces))]
+    if rng.random() < 0.15:
+        index = rng.randrange(len(faces))
+        note = None if faces[index].user_data else "edited shot"
+        faces[index] = replace(faces[index], user_data=note)
+    name = person.name + " Jr" if rng.random() < 0.2 else person.name
+    note = person.user_data
+    if rng.random() < 0.2:
+        note = None if note else f"edited {person.key}"
+    return GalleryPerson(person.key, name, note, tuple(faces))
+
+
+def writes_between(start: Gallery | None, final: Gallery) -> int:
+    """A lower bound of the writes an apply makes to turn `start` into `final`
+    (None: an empty server), counting one per change and one for training."""
+    if start is None:
+        return 2 + len(final.persons) + final.face_count  # group, persons, faces, train
+    before = {p.key: p for p in start.persons}
+    changes = 0
+    for person in final.persons:
+        old = before.pop(person.key, None)
+        if old is None:
+            changes += 1 + len(person.faces)
+            continue
+        changes += (old.name, old.user_data) != (person.name, person.user_data)
+        old_faces = {f.photo.sha256: f for f in old.faces}
+        for face in person.faces:
+            was = old_faces.pop(face.photo.sha256, None)
+            changes += was is None or was.user_data != face.user_data
+        changes += len(old_faces)
+    changes += len(before)
+    return changes
 
 
 def write_project(root: Path, gallery: Gallery) -> None:

@@ -13,7 +13,8 @@ from tests.faults.gallery import Pool
 from tests.faults.trials import fault_trial, kill_trial, trial_seeds
 
 
-@pytest.mark.parametrize("seed", trial_seeds((1, 2, 3)))
+# Seeds: a kill on an empty server, one during an edit, and a kill of the recovery too.
+@pytest.mark.parametrize("seed", trial_seeds((1, 2, 12)))
 def test_an_apply_killed_at_a_random_moment_is_recovered_by_the_next_apply(
     seed: int, pool: Pool, tmp_path: Path
 ) -> None:
@@ -22,7 +23,8 @@ def test_an_apply_killed_at_a_random_moment_is_recovered_by_the_next_apply(
     assert result.ok, result.describe()
 
 
-@pytest.mark.parametrize("seed", trial_seeds((1, 2, 3)))
+# Seeds: faults during two edits and on an empty server.
+@pytest.mark.parametrize("seed", trial_seeds((1, 2, 4)))
 def test_an_apply_meeting_injected_faults_converges_with_nothing_lost_or_duplicated(
     seed: int, pool: Pool, tmp_path: Path
 ) -> None:

@@ -27,7 +27,8 @@ from tests.faults.invariants import (
     check,
     verify,
 )
-from tests.faults.trials import KEY, cli_env
+from tests.faults.runs import cli_env
+from tests.faults.trials import KEY
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 EXPECTED = ExpectedGroup(

@@ -72,3 +72,13 @@ def test_a_zero_rate_injects_nothing_but_still_counts_requests() -> None:
     assert faults_of(injector, 50) == [None] * 50
     counts = injector.counts()
     assert (counts.requests, counts.mutating, counts.injected) == (50, 50, 0)
+
+
+def test_counts_since_a_snapshot_cover_only_what_came_after() -> None:
+    injector = FaultInjector(1.0, 4)
+    faults_of(injector, 10)
+    earlier = injector.counts()
+    later_faults = faults_of(injector, 20, "PUT")
+    since = injector.counts().since(earlier)
+    assert (since.requests, since.mutating, since.injected) == (20, 20, 20)
+    assert dict(since.by_kind) == dict(Counter(f.kind for f in later_faults))
