@@ -12,6 +12,7 @@ import pytest
 
 from facesync.apply.converge import Passes, converge, plan_with_journal
 from facesync.apply.executor import ApplyReport, execute
+from facesync.commands.apply import recovery_line
 from facesync.errors import ApiError, ApiUnreachableError
 from facesync.manifest.model import DesiredFace, DesiredGroup, DesiredPerson, Manifest
 from facesync.plan.model import Action, Change
@@ -304,3 +305,24 @@ def test_training_happens_once_everything_is_in(tmp_path: Path) -> None:
     assert report.training["staff"].status == "succeeded"
     trains = [c for c in report.succeeded if c.action is Action.TRAIN]
     assert len(trains) == 2  # what pass 1 could, then again with the adopted face
+
+
+# --- the closing line apply prints -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ({}, None),
+        ({"passes": 3, "recovered": 3, "reconcile_calls": 14},
+         "Recovered from 3 failed calls in 2 extra passes (14 extra calls)."),
+        ({"passes": 2, "recovered": 1, "reconcile_calls": 1},
+         "Recovered from 1 failed call in 1 extra pass (1 extra call)."),
+        ({"passes": 4, "recovered": 3, "reconcile_calls": 21, "failed": [None]},
+         "Tried to recover from 3 failed calls in 3 extra passes (21 extra calls)."),
+        ({"adopted": 2, "reconcile_calls": 3},
+         "Adopted 2 objects left by an interrupted apply (3 extra calls)."),
+    ],
+)
+def test_apply_says_what_recovery_took_in_one_line(fields, line) -> None:
+    assert recovery_line(ApplyReport(**fields)) == line
