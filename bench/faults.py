@@ -82,7 +82,7 @@ def run_trials(args: argparse.Namespace, pool: Pool, work: Path) -> Campaign:
     """Run the trials in turn, each after a clean apply of its manifest for the baseline."""
     started = time.monotonic()
     campaign = Campaign(args.trials)
-    print(f"{'trial':>5} {'kind':5} {'seed':>6} {'result':6} {'from':5} {'when / faults':40} "
+    print(f"{'trial':>5} {'kind':5} {'seed':>6} {'result':6} {'from':5} {'when / faults':58} "
           f"{'dup':>3} {'orph':>4} {'lost':>4} {'extra':>5} {'secs':>5}")  # fmt: skip
     for index in range(args.trials):
         if time.monotonic() - started > args.time_limit:
@@ -117,7 +117,7 @@ def print_line(index: int, r: TrialResult, extra: int, seconds: float) -> None:
     v = r.verdict
     start = "edit" if r.start else "empty"
     print(f"{index:>5} {r.kind:5} {r.seed:>6} {'ok' if r.ok else 'FAILED':6} {start:5} "
-          f"{when:40} {v.duplicates:>3} {v.orphans:>4} {v.lost_ids:>4} {extra:>5} "
+          f"{when:58} {v.duplicates:>3} {v.orphans:>4} {v.lost_ids:>4} {extra:>5} "
           f"{seconds:>5.1f}", flush=True)  # fmt: skip
 
 

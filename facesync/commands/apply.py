@@ -16,6 +16,7 @@ from facesync.apply.progress import make_progress, planned_calls
 from facesync.backends.base import FaceBackend
 from facesync.backends.connect import open_backend
 from facesync.manifest.model import Manifest
+from facesync.plan.danger import with_danger_warnings
 from facesync.plan.model import Action, Address, Plan
 from facesync.plan.render import adoption_line, render_human, summary_line
 from facesync.plan.saved import check_fresh, load_plan
@@ -42,24 +43,25 @@ def run(
     wanted = parse_targets(targets)
     manifest = load(settings)
     conn = connection(settings, rate)
+    saved = load_plan(plan_file) if plan_file is not None else None
     with hold_run_lock(settings.lock_path, "apply"):
         lock = read_state(settings, conn, rebind=rebind)
+        if saved is not None:  # checked before any server call
+            check_fresh(
+                saved, manifest_digest=manifest.digest, lock_serial=lock.serial,
+                endpoint=conn.identity,
+            )
+            yes = True  # a saved plan counts as approved, as in Terraform
         journal = Journal.for_lock(settings.lock_path, warn=_warn)
         with open_backend(conn, manifest.folder, pool_size=parallelism) as backend, closing(
             journal
         ):
             reads = 0
-            if plan_file is not None:
-                plan = load_plan(plan_file)
-                check_fresh(
-                    plan,
-                    manifest_digest=manifest.digest,
-                    lock_serial=lock.serial,
-                    endpoint=conn.identity,
-                )
-                yes = True  # a saved plan counts as approved, as in Terraform
+            if saved is not None:
+                plan = saved
             else:
                 plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
+                plan = with_danger_warnings(plan, lock)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
             if not plan.has_changes:

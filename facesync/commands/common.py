@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from facesync.apply.converge import plan_with_journal
 from facesync.backends.base import FaceBackend
 from facesync.config import Connection, resolve_connection
 from facesync.errors import UsageError
@@ -19,10 +20,10 @@ from facesync.plan.danger import dangerous_groups, with_danger_warnings
 from facesync.plan.diff import diff
 from facesync.plan.model import Address, Change, Plan
 from facesync.settings import Settings
+from facesync.state.journal import Journal
 from facesync.state.lock import read_lock, write_lock
 from facesync.state.lock_update import record
 from facesync.state.model import LockState
-from facesync.state.refresh import refresh
 
 
 def load(settings: Settings) -> Manifest:
@@ -52,11 +53,15 @@ def make_plan(
     lock: LockState,
     backend: FaceBackend | None,
     targets: Sequence[Address] = (),
+    journal: Journal | None = None,
 ) -> Plan:
-    """Refresh (unless backend is None) and diff, within the targets if any; a
+    """Refresh (unless backend is None) and diff, within the targets if any,
+    judging what an interrupted apply left by the journal's pending intents; a
     plan that empties a group says so among its warnings."""
-    observed = refresh(backend, manifest, lock) if backend is not None else None
-    plan = diff(manifest, lock, observed, target=list(targets) or None)
+    if backend is None:
+        plan = diff(manifest, lock, None, target=list(targets) or None)
+    else:
+        plan, _ = plan_with_journal(backend, manifest, lock, journal, targets)
     return with_danger_warnings(plan, lock)
 
 

@@ -11,6 +11,7 @@ import click
 from facesync.apply.converge import plan_with_journal
 from facesync.backends.connect import open_backend
 from facesync.manifest.model import Manifest
+from facesync.plan.danger import with_danger_warnings
 from facesync.plan.model import Address
 from facesync.plan.render import render_human
 from facesync.settings import Settings
@@ -46,6 +47,7 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
             journal
         ):
             plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
+            plan = with_danger_warnings(plan, lock)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
             if not plan.has_changes:

@@ -11,6 +11,7 @@ from facesync.backends.connect import open_backend
 from facesync.plan.render import plan_to_json, render_human
 from facesync.plan.saved import save_plan
 from facesync.settings import Settings
+from facesync.state.journal import Journal
 
 from .common import connection, load, make_plan, parse_targets, read_state
 
@@ -33,7 +34,8 @@ def run(
     lock = read_state(settings, conn, rebind=rebind)
     if refresh:
         with open_backend(conn, manifest.folder) as backend:
-            plan = make_plan(manifest, lock, backend, wanted)
+            journal = Journal.for_lock(settings.lock_path)  # read only: plan writes nothing
+            plan = make_plan(manifest, lock, backend, wanted, journal)
     else:
         plan = make_plan(manifest, lock, None, wanted)
     if as_json:

@@ -460,11 +460,6 @@ def test_validate_reports_every_manifest_problem_at_once_without_the_network(
 #
 # commands/apply.py and commands/destroy.py approve a plan with
 # common.confirm_plan(); until they do, the tests that need it are expected to fail.
-_NEEDS_CONFIRM_PLAN = pytest.mark.xfail(
-    strict=True, reason="commands/apply.py and destroy.py do not call confirm_plan yet"
-)
-
-
 @pytest.fixture
 def two_groups(project: Project, small_faces: Path, gid: str) -> Project:
     """Two applied groups, `<gid>-a` (two persons) and `<gid>-b` (one)."""
@@ -556,7 +551,6 @@ def test_without_a_terminal_deleting_a_group_is_refused_unless_yes(two_groups: P
     assert two_groups.server.group(b).status_code == 404
 
 
-@_NEEDS_CONFIRM_PLAN
 def test_without_a_terminal_the_refusal_names_the_group_at_risk(two_groups: Project) -> None:
     _, b = sorted(two_groups.groups)  # type: ignore[attr-defined]
     _emptied(two_groups, b)
@@ -578,7 +572,6 @@ def test_on_a_terminal_an_ordinary_change_is_approved_by_yes(
     assert two_groups.server.group(a).json()["name"] == "A renamed"
 
 
-@_NEEDS_CONFIRM_PLAN
 def test_on_a_terminal_yes_does_not_delete_a_group_but_typing_its_id_does(
     two_groups: Project,
 ) -> None:
@@ -597,7 +590,6 @@ def test_on_a_terminal_yes_does_not_delete_a_group_but_typing_its_id_does(
     assert two_groups.server.group(b).status_code == 404
 
 
-@_NEEDS_CONFIRM_PLAN
 def test_on_a_terminal_emptying_a_group_asks_for_its_id(two_groups: Project) -> None:
     a, _ = sorted(two_groups.groups)  # type: ignore[attr-defined]
     _emptied(two_groups, a)
@@ -607,7 +599,6 @@ def test_on_a_terminal_emptying_a_group_asks_for_its_id(two_groups: Project) -> 
     assert two_groups.server.persons(a) == []
 
 
-@_NEEDS_CONFIRM_PLAN
 def test_on_a_terminal_destroy_asks_for_every_group_id(two_groups: Project) -> None:
     a, b = sorted(two_groups.groups)  # type: ignore[attr-defined]
     one = on_a_terminal(two_groups, "destroy", answer=a)
