@@ -25,7 +25,15 @@ from facesync.state.journal import Journal
 from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
-from .common import LockWriter, confirm_plan, connection, load, parse_targets, read_state
+from .common import (
+    LockWriter,
+    check_inputs,
+    confirm_plan,
+    connection,
+    load,
+    parse_targets,
+    read_state,
+)
 
 
 def run(
@@ -46,6 +54,7 @@ def run(
     saved = load_plan(plan_file) if plan_file is not None else None
     with hold_run_lock(settings.lock_path, "apply"):
         lock = read_state(settings, conn, rebind=rebind)
+        check_inputs(manifest, lock, wanted)
         if saved is not None:  # checked before any server call
             check_fresh(
                 saved, manifest_digest=manifest.digest, lock_serial=lock.serial,

@@ -17,7 +17,7 @@ from facesync.errors import UsageError
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import Manifest
 from facesync.plan.danger import dangerous_groups, with_danger_warnings
-from facesync.plan.diff import diff
+from facesync.plan.diff import check_targets, diff
 from facesync.plan.model import Address, Change, Plan
 from facesync.settings import Settings
 from facesync.state.journal import Journal
@@ -36,6 +36,11 @@ def connection(settings: Settings, rate: float | None = None) -> Connection:
 
 def read_state(settings: Settings, conn: Connection, *, rebind: bool = False) -> LockState:
     return read_lock(settings.lock_path, conn.identity, rebind=rebind)
+
+
+def check_inputs(manifest: Manifest, lock: LockState, targets: Sequence[Address]) -> None:
+    """What can be refused before any server call (a mistyped --target)."""
+    check_targets(list(targets), manifest, lock)
 
 
 def parse_targets(targets: Sequence[str]) -> list[Address]:

@@ -20,7 +20,15 @@ from facesync.state.lock_update import finish
 from facesync.state.run_lock import hold_run_lock
 
 from .apply import _report, _warn, reconcile
-from .common import LockWriter, confirm_plan, connection, load, parse_targets, read_state
+from .common import (
+    LockWriter,
+    check_inputs,
+    confirm_plan,
+    connection,
+    load,
+    parse_targets,
+    read_state,
+)
 
 
 def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
@@ -42,6 +50,7 @@ def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, 
     conn = connection(settings)
     with hold_run_lock(settings.lock_path, "destroy"):
         lock = read_state(settings, conn)
+        check_inputs(manifest, lock, wanted)
         journal = Journal.for_lock(settings.lock_path, warn=_warn)
         with open_backend(conn, manifest.folder, pool_size=parallelism) as backend, closing(
             journal

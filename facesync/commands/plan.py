@@ -13,7 +13,7 @@ from facesync.plan.saved import save_plan
 from facesync.settings import Settings
 from facesync.state.journal import Journal
 
-from .common import connection, load, make_plan, parse_targets, read_state
+from .common import check_inputs, connection, load, make_plan, parse_targets, read_state
 
 EXIT_CHANGES = 2
 
@@ -32,6 +32,7 @@ def run(
     manifest = load(settings)
     conn = connection(settings)
     lock = read_state(settings, conn, rebind=rebind)
+    check_inputs(manifest, lock, wanted)
     if refresh:
         with open_backend(conn, manifest.folder) as backend:
             journal = Journal.for_lock(settings.lock_path)  # read only: plan writes nothing

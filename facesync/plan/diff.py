@@ -51,7 +51,7 @@ def diff(
     """Every change that makes the server match the manifest, sorted for display.
     `intents`: the journal's pending intents (what adoption may take for ours)."""
     targets = _as_targets(target)
-    _check_targets(targets, manifest, lock)
+    check_targets(targets, manifest, lock)
     out = Collector(observed)
     unmanaged_counts: dict[str, int] = {}
     group_ids = {g.group_id for g in manifest.groups} | {g.group_id for g in lock.groups}
@@ -269,7 +269,7 @@ def _as_targets(target: Address | Sequence[Address] | None) -> list[Address]:
     return [target] if isinstance(target, Address) else list(target)
 
 
-def _check_targets(targets: list[Address], manifest: Manifest, lock: LockState) -> None:
+def check_targets(targets: list[Address], manifest: Manifest, lock: LockState) -> None:
     """A mistyped --target would give an empty plan that looks like success."""
     for t in targets:
         want, have = manifest.group(t.group), lock.group(t.group)

@@ -54,8 +54,14 @@ def read_lock(path: Path, endpoint: str, *, rebind: bool = False) -> LockState:
         raw = path.read_bytes()
     except FileNotFoundError:
         return LockState(endpoint=endpoint, serial=0)
+    except IsADirectoryError:
+        raise LockFileError(
+            f"the lock file {path} is a folder: pass a file path with --lock"
+        ) from None
     except OSError as exc:
-        raise LockFileError(f"cannot read the lock file {path}: {exc.strerror or exc}") from exc
+        raise LockFileError(
+            f"cannot read the lock file {path}: {exc.strerror or exc}; check its permissions"
+        ) from exc
     state = parse_lock(raw, path)
     if state.endpoint != endpoint and endpoint:
         if not rebind:
