@@ -111,6 +111,7 @@ def print_line(index: int, r: TrialResult, extra: int, seconds: float) -> None:
     if r.kind == "kill":
         sent = f"{r.kills_sent} kill{'s' if r.kills_sent != 1 else ''}"
         when = f"{sent}: {', '.join(r.kill_points)}" if r.kill_delivered else "ended before kill"
+        when += ", then an edit" if r.edited_after_kill else ""
     else:
         again = ", 2nd apply" if r.recovery is not None else ""
         when = f"{r.faults.injected} faults{again}"
@@ -129,7 +130,9 @@ def report(c: Campaign) -> int:
     for r in results:
         kinds.update(dict(r.faults.by_kind))
     after = sum(r.faults.after_commit for r in results)
-    recovering = [e for r, e in zip(results, c.extras, strict=True) if _recovering(r)]
+    # A manifest edited after the kill has no clean apply to compare with.
+    recovering = [e for r, e in zip(results, c.extras, strict=True)
+                  if _recovering(r) and not r.edited_after_kill]  # fmt: skip
     reported = [r.recovered for r in results if r.recovered is not None]
     failed = [r for r in results if not r.ok]
     attempted = len(kills) + sum(r.second is not None for r in kills)
@@ -138,8 +141,10 @@ def report(c: Campaign) -> int:
     print(f"trials run:           {len(results)} of {c.asked} ({len(kills)} kill, "
           f"{len(faulty)} fault; {sum(r.start is not None for r in results)} from an earlier "
           "manifest)")  # fmt: skip
+    edited = sum(r.edited_after_kill for r in kills)
     print(f"kills delivered:      {sum(r.kills_sent for r in kills)} of {attempted} attempted "
-          f"({sum(r.second is not None for r in kills)} in a recovery apply)")  # fmt: skip
+          f"({sum(r.second is not None for r in kills)} in a recovery apply; "
+          f"{edited} trials edit the manifest after the kill)")  # fmt: skip
     print(f"faults injected:      {sum(kinds.values())} ({by_kind}; {after} after the commit)")
     print(f"second apply needed:  {sum(r.recovery is not None for r in faulty)} of {len(faulty)} "
           "fault trials")  # fmt: skip

@@ -35,6 +35,7 @@ KEY = "fault" * 6
 IDLE_TIMEOUT = 30  # seconds to let requests of a killed client finish on the server
 EDIT_ODDS = 0.5  # trials whose server already holds an earlier manifest
 SECOND_KILL_ODDS = 0.3  # kill trials that also kill the first recovery apply
+EDIT_AFTER_KILL_ODDS = 0.25  # kill trials whose manifest is edited before the recovery
 
 
 class TrialError(AssertionError):
@@ -46,7 +47,7 @@ class TrialResult:
     kind: str  # "kill" | "fault"
     seed: int
     start: Gallery | None  # the earlier manifest the server held, if any
-    gallery: Gallery  # the manifest the trial applies
+    gallery: Gallery  # the manifest the trial applies (at last)
     first: CliRun  # the apply that was killed or met faults
     recovery: CliRun | None  # the plain apply that followed, if one ran
     plan: CliRun  # `plan --detailed-exitcode` after recovery: exit 0 means no changes
@@ -54,6 +55,7 @@ class TrialResult:
     faults: FaultCounts  # the emulator's counters over the trial's applies only
     second: CliRun | None = None  # a recovery apply that was killed too
     kill_points: tuple[str, ...] = ()  # the seeded moment of each kill
+    edited_after_kill: bool = False  # the manifest changed between the kill and the recovery
 
     @property
     def plan_code(self) -> int:
@@ -95,6 +97,7 @@ class TrialResult:
         problems = "\n".join(f"  - {p}" for p in self.verdict.problems) or "  (none)"
         kills = f"kills at {', '.join(self.kill_points)} " if self.kind == "kill" else ""
         start = "from an earlier manifest " if self.start else ""
+        start += "edited after the kill " if self.edited_after_kill else ""
         return (
             f"{self.kind} trial seed={self.seed} group={self.gallery.group_id} {start}{kills}"
             f"faults={self.faults.injected} plan_exit={self.plan_code}\n"
@@ -120,7 +123,9 @@ def trial_galleries(kind: str, seed: int, pool: Pool) -> tuple[Gallery | None, G
 def kill_trial(
     seed: int, workdir: Path, pool: Pool, latency_ms: tuple[int, int] = (50, 100)
 ) -> TrialResult:
-    """SIGKILL an apply at a seeded moment (sometimes the next one too), then apply again.
+    """SIGKILL an apply at a seeded moment (sometimes the next one too), then apply
+    again (sometimes after an edit of the manifest: what the killed apply made for
+    a person or photo that is gone now must go too).
 
     The moment: once the emulator has received the k-th write of the apply (k
     drawn from 1 to a lower bound of the writes it makes), plus a delay of up
@@ -134,18 +139,24 @@ def kill_trial(
     moments = [(rng.randint(1, writes), _delay(rng, latency))]
     moments.append((1, _delay(rng, latency)))  # the recovery: at its first write
     again = rng.random() < SECOND_KILL_ODDS
+    final = gallery
+    if rng.random() < EDIT_AFTER_KILL_ODDS:
+        final = edited_gallery(random.Random(f"kill-re-edit-{seed}"), pool, gallery)
     with _emulator(workdir, latency_ms=latency) as emulator:
         root, env = _prepare(workdir, emulator, start, gallery)
         before = emulator.faults.counts()
         first = _kill_at(root, env, emulator, *moments[0])
         second = _kill_at(root, env, emulator, *moments[1]) if again and first.killed_at else None
+        if final is not gallery:  # the user edits the manifest before trying again
+            write_project(root, final)
         recovery = run_cli(root, env, "apply", "--yes")
         points = [f"write {moments[0][0]}/{writes}+{moments[0][1]}s"]
         if second is not None:
             missed = "" if second.killed_at is not None else " (ended before)"
             points.append(f"recovery write {moments[1][0]}+{moments[1][1]}s{missed}")
-        return _finish("kill", seed, start, gallery, emulator, before, root, first, recovery,
-                       second=second, kill_points=tuple(points))  # fmt: skip
+        return _finish("kill", seed, start, final, emulator, before, root, first, recovery,
+                       second=second, kill_points=tuple(points),
+                       edited_after_kill=final is not gallery)  # fmt: skip
 
 
 def fault_trial(seed: int, workdir: Path, pool: Pool, fault_rate: float = 0.2) -> TrialResult:
