@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -42,7 +43,7 @@ def run(
     if as_json:
         click.echo(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))
     else:
-        click.echo(render_human(plan, color=click.get_text_stream("stdout").isatty()))
+        click.echo(render_human(plan, color=sys.stdout.isatty()))
     if out is not None:
         save_plan(plan, out)
         if not as_json:
