@@ -15,6 +15,7 @@ from facesync.apply.executor import ApplyReport, execute
 from facesync.apply.progress import make_progress, planned_calls
 from facesync.backends.base import FaceBackend
 from facesync.backends.connect import open_backend
+from facesync.config import Connection
 from facesync.manifest.model import Manifest
 from facesync.plan.danger import with_danger_warnings
 from facesync.plan.model import Action, Address, Plan
@@ -52,9 +53,33 @@ def run(
     manifest = load(settings)
     conn = connection(settings, rate)
     saved = load_plan(plan_file) if plan_file is not None else None
-    with hold_run_lock(settings.lock_path, "apply"):
+    return sync(
+        settings, manifest, conn, command="apply", targets=wanted, yes=yes,
+        parallelism=parallelism, train=train, wait=wait, saved=saved, rebind=rebind,
+    )
+
+
+def sync(
+    settings: Settings,
+    manifest: Manifest,
+    conn: Connection,
+    *,
+    command: str,
+    targets: list[Address],
+    yes: bool,
+    parallelism: int,
+    train: bool = True,
+    wait: bool = True,
+    saved: Plan | None = None,
+    rebind: bool = False,
+    question: str = "Do you want to perform these actions?",
+) -> int:
+    """Under the run lock: plan (or take a checked saved plan), show it,
+    confirm, execute with reconciling passes, report. apply and destroy
+    differ only in the manifest they pass."""
+    with hold_run_lock(settings.lock_path, command):
         lock = read_state(settings, conn, rebind=rebind)
-        check_inputs(manifest, lock, wanted)
+        check_inputs(manifest, lock, targets)
         if saved is not None:  # checked before any server call
             check_fresh(
                 saved, manifest_digest=manifest.digest, lock_serial=lock.serial,
@@ -69,18 +94,18 @@ def run(
             if saved is not None:
                 plan = saved
             else:
-                plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
+                plan, reads = plan_with_journal(backend, manifest, lock, journal, targets)
                 plan = with_danger_warnings(plan, lock)
             click.echo(render_human(plan, color=sys.stdout.isatty()))
             writer = LockWriter(settings.lock_path, lock)
             if not plan.has_changes:
                 writer.replace_state(finish(writer.state, plan))
-                if not wanted:
+                if not targets:
                     journal.clear()  # nothing pending is left unjudged
                 return 0
-            confirm_plan(plan, lock, yes=yes)
+            confirm_plan(plan, lock, yes=yes, question=question)
             report = reconcile(
-                plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
+                plan, backend, writer, manifest=manifest, journal=journal, targets=targets,
                 parallelism=parallelism, train=train, wait=wait, first_reads=reads,
             )
     return _report(report)

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from contextlib import closing
 from dataclasses import replace
 
-import click
-
-from facesync.apply.converge import plan_with_journal
-from facesync.backends.connect import open_backend
 from facesync.manifest.model import Manifest
-from facesync.plan.danger import with_danger_warnings
 from facesync.plan.model import Address
-from facesync.plan.render import render_human
 from facesync.settings import Settings
-from facesync.state.journal import Journal
-from facesync.state.lock_update import finish
-from facesync.state.run_lock import hold_run_lock
 
-from .apply import _report, _warn, reconcile
-from .common import (
-    LockWriter,
-    check_inputs,
-    confirm_plan,
-    connection,
-    load,
-    parse_targets,
-    read_state,
-)
+from .apply import sync
+from .common import connection, load, parse_targets
 
 
 def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
@@ -46,27 +27,8 @@ def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
 
 def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, ...]) -> int:
     wanted = parse_targets(targets)
-    manifest = without_targets(load(settings), wanted)
-    conn = connection(settings)
-    with hold_run_lock(settings.lock_path, "destroy"):
-        lock = read_state(settings, conn)
-        check_inputs(manifest, lock, wanted)
-        journal = Journal.for_lock(settings.lock_path, warn=_warn)
-        with open_backend(conn, manifest.folder, pool_size=parallelism) as backend, closing(
-            journal
-        ):
-            plan, reads = plan_with_journal(backend, manifest, lock, journal, wanted)
-            plan = with_danger_warnings(plan, lock)
-            click.echo(render_human(plan, color=sys.stdout.isatty()))
-            writer = LockWriter(settings.lock_path, lock)
-            if not plan.has_changes:
-                writer.replace_state(finish(writer.state, plan))
-                return 0
-            confirm_plan(
-                plan, lock, yes=yes, question="Do you really want to destroy these objects?"
-            )
-            report = reconcile(
-                plan, backend, writer, manifest=manifest, journal=journal, targets=wanted,
-                parallelism=parallelism, first_reads=reads,
-            )
-    return _report(report)
+    return sync(
+        settings, without_targets(load(settings), wanted), connection(settings),
+        command="destroy", targets=wanted, yes=yes, parallelism=parallelism,
+        question="Do you really want to destroy these objects?",
+    )
