@@ -36,8 +36,8 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from facesync.apply.executor import execute
 from facesync.backends.http import HttpBackend
+from facesync.engine.executor import execute
 from facesync.limits import TIER_RATES
 from facesync.plan.model import Action, Address, Change, Plan
 

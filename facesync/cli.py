@@ -1,7 +1,7 @@
 """Command-line parsing, dispatch and exit codes: the only CLI-aware module.
 
-Global options are accepted before or after the command name (SPEC §4): each
-is declared on the group and on every command and lands in one Settings
+Global options are accepted before or after the command name (README: Commands): each
+is declared on the group and on every command and lands in one GlobalOptions
 object. Errors become one sentence on stderr; tracebacks only with --debug.
 """
 
@@ -16,18 +16,16 @@ from typing import Any
 import click
 
 from facesync import __version__
-from facesync.errors import FacesyncError
-from facesync.settings import Settings
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+from facesync.commands.options import GlobalOptions
+from facesync.errors import EXIT_ERROR, EXIT_INTERRUPTED, FacesyncError
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
         if value is None or value is False:
             return
-        settings = ctx.find_root().ensure_object(Settings)
-        setattr(settings, name, value)
+        options = ctx.find_root().ensure_object(GlobalOptions)
+        setattr(options, name, value)
 
     return callback
 
@@ -57,8 +55,8 @@ def global_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _settings() -> Settings:
-    return click.get_current_context().find_root().ensure_object(Settings)
+def _options() -> GlobalOptions:
+    return click.get_current_context().find_root().ensure_object(GlobalOptions)
 
 
 _REBIND = click.option("--rebind", is_flag=True,
@@ -81,7 +79,7 @@ def validate(faces: bool) -> int:
     """Check the manifest and its images; no network."""
     from facesync.commands import validate as cmd
 
-    return cmd.run(_settings(), faces=faces)
+    return cmd.run(_options(), faces=faces)
 
 
 @main_group.command()
@@ -97,7 +95,7 @@ def plan(out: Path | None, as_json: bool, detailed_exitcode: bool, refresh: bool
     """Show what apply would change."""
     from facesync.commands import plan as cmd
 
-    return cmd.run(_settings(), out=out, as_json=as_json, detailed_exitcode=detailed_exitcode,
+    return cmd.run(_options(), out=out, as_json=as_json, detailed_exitcode=detailed_exitcode,
                    refresh=refresh, targets=targets, rebind=rebind)
 
 
@@ -116,7 +114,7 @@ def apply(plan_file: Path | None, yes: bool, parallelism: int, rate: float | Non
     """Make the server match the manifest and record every id in the lock."""
     from facesync.commands import apply as cmd
 
-    return cmd.run(_settings(), plan_file=plan_file, yes=yes, parallelism=parallelism,
+    return cmd.run(_options(), plan_file=plan_file, yes=yes, parallelism=parallelism,
                    rate=rate, train=not no_train, wait=not no_wait, targets=targets,
                    rebind=rebind)
 
@@ -128,7 +126,7 @@ def show(as_json: bool) -> int:
     """Show what the lock file records."""
     from facesync.commands import show as cmd
 
-    return cmd.run(_settings(), as_json=as_json)
+    return cmd.run(_options(), as_json=as_json)
 
 
 @main_group.command()
@@ -140,7 +138,7 @@ def destroy(yes: bool, parallelism: int, targets: tuple[str, ...]) -> int:
     """Delete everything the lock manages."""
     from facesync.commands import destroy as cmd
 
-    return cmd.run(_settings(), yes=yes, parallelism=parallelism, targets=targets)
+    return cmd.run(_options(), yes=yes, parallelism=parallelism, targets=targets)
 
 
 @main_group.command()
@@ -153,7 +151,7 @@ def identify(image: Path, group_id: str | None, threshold: float, as_json: bool)
     """Name the faces in IMAGE from a trained group."""
     from facesync.commands import identify as cmd
 
-    return cmd.run(_settings(), image=image, group_id=group_id, threshold=threshold,
+    return cmd.run(_options(), image=image, group_id=group_id, threshold=threshold,
                    as_json=as_json)
 
 
@@ -172,7 +170,7 @@ def serve(host: str, port: int, data_dir: Path, key: str | None, latency_ms: int
     """Run the local Face API emulator in the foreground."""
     from facesync.commands import serve as cmd
 
-    return cmd.run(_settings(), host=host, port=port, data_dir=data_dir, key=key,
+    return cmd.run(_options(), host=host, port=port, data_dir=data_dir, key=key,
                    latency_ms=latency_ms, fault_rate=fault_rate)
 
 
@@ -182,7 +180,7 @@ def force_unlock() -> int:
     """Break the run lock left by a facesync process that is gone."""
     from facesync.commands import force_unlock as cmd
 
-    return cmd.run(_settings())
+    return cmd.run(_options())
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
@@ -196,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     try:
         result = main_group.main(args=args, prog_name="facesync", standalone_mode=False,
-                                 obj=Settings())
+                                 obj=GlobalOptions())
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:

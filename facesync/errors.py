@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The exit codes of every command (README: Commands).
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 class FacesyncError(Exception):
     """A failure with a message meant for the user."""
 
-    exit_code: int = 1
+    exit_code: int = EXIT_ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -81,6 +84,9 @@ class ApiError(FacesyncError):
 
     `status` is the HTTP status (0 when no response arrived), `code` the
     service's error code, `address` the facesync address it concerned.
+    `ambiguous` is true when the change may exist although the call failed
+    (a lost answer, a 5xx, any answer after an attempt that may have worked):
+    apply then reads the server before it tries again (docs/recovery.md).
     """
 
     def __init__(
@@ -91,8 +97,10 @@ class ApiError(FacesyncError):
         *,
         operation: str = "",
         address: str = "",
+        ambiguous: bool = False,
     ) -> None:
         self.status = status
+        self.ambiguous = ambiguous
         self.code = code
         self.service_message = message
         self.operation = operation
@@ -109,10 +117,23 @@ class ApiError(FacesyncError):
 
 
 class ApiUnreachableError(ApiError):
-    """No answer from the endpoint (connection refused, DNS, timeout)."""
+    """No answer from the endpoint (connection refused, DNS, timeout).
+
+    Its message is the one sentence naming the endpoint, not the generic
+    "X failed: ..." form; `ambiguous` when the request may have reached it.
+    """
+
+    def __init__(
+        self, sentence: str, *, operation: str = "", address: str = "", ambiguous: bool = False
+    ) -> None:
+        super().__init__(
+            0, "Unreachable", sentence, operation=operation, address=address, ambiguous=ambiguous
+        )
+        self.message = sentence
+        self.args = (sentence,)
 
 
 class Interrupted(FacesyncError):
     """Ctrl-C: exit 130 after saving what was done."""
 
-    exit_code = 130
+    exit_code = EXIT_INTERRUPTED

@@ -516,9 +516,7 @@ class FakeBackend:
 
 def lost_answer(operation: str) -> ApiUnreachableError:
     """What the client raises when the connection drops after the request went out."""
-    error = ApiUnreachableError(0, "Unreachable", f"no answer to {operation}")
-    error.ambiguous = True  # type: ignore[attr-defined]
-    return error
+    return ApiUnreachableError(f"no answer to {operation}", ambiguous=True)
 
 
 def _kind(kind: str) -> None:

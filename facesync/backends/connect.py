@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from facesync.backends.connection import Connection
 from facesync.backends.http import HttpBackend
-from facesync.config import Connection
-from facesync.state.local_dir import ensure_local_dir
+from facesync.workspace import emulator_data_dir
 
 
 def _stderr(line: str) -> None:
@@ -42,7 +42,7 @@ def open_backend(
     from facesync.emulator.vision import require_vision
 
     require_vision()
-    data_dir = ensure_local_dir(manifest_folder) / "emulator"
+    data_dir = emulator_data_dir(manifest_folder)
     shown = _shown_path(data_dir)
     say(
         f"No endpoint set: using the embedded Face API emulator (data in {shown}); "

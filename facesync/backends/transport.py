@@ -11,7 +11,7 @@ Retry rules (docs/apply.md has the why):
 - a refused connection or a connect timeout never reached the server and is
   repeated a couple of times whatever the method.
 An error after which the change may exist (any of the above given up on, or
-any answer after an attempt that may have worked) carries `ambiguous = True`:
+any answer after an attempt that may have worked) is `ambiguous`:
 apply reads the server before it tries again (docs/recovery.md).
 The key travels in a header only and is scrubbed from anything we report.
 """
@@ -23,25 +23,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from facesync.backends.ratelimit import RateLimiter
-from facesync.backends.retry import (
-    MAX_SINGLE_WAIT,
+from facesync.backends.endpoint import API_PREFIX, endpoint_base
+from facesync.backends.pacer import RateLimiter
+from facesync.backends.service_errors import (
     MAY_HAVE_HAPPENED,
     REFUSED,
     SERVER_ERRORS,
     THROTTLED,
-    backoff,
     parse_error,
-    throttle_wait,
 )
-from facesync.errors import ApiError, ApiUnreachableError, ConfigError
+from facesync.backends.waits import MAX_SINGLE_WAIT, backoff, throttle_wait
+from facesync.errors import ApiError, ApiUnreachableError
 
-API_PREFIX = "/face/v1.0"
 CONNECT_RETRIES = 2  # a refused connection: the server may be restarting, not gone
 USER_AGENT = "facesync/0.1"
 _FIX_ENDPOINT = "check --endpoint / FACESYNC_ENDPOINT"
@@ -59,20 +56,6 @@ class Request:
     idempotent: bool = True
 
 
-def normalise_endpoint(endpoint: str) -> str:
-    """`scheme://host[:port]` without a trailing slash or /face/v1.0."""
-    text = endpoint.strip().rstrip("/")
-    if text.lower().endswith(API_PREFIX):
-        text = text[: -len(API_PREFIX)].rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"endpoint {endpoint!r} is not an http(s) URL such as "
-            f"https://NAME.cognitiveservices.azure.com; {_FIX_ENDPOINT}"
-        )
-    return text
-
-
 class Transport:
     """Sends requests; thread-safe; counts every request it puts on the wire."""
 
@@ -88,7 +71,7 @@ class Transport:
         sleep: Callable[[float], None],
         log: Callable[[str], None] | None,
     ) -> None:
-        self.endpoint = normalise_endpoint(endpoint)
+        self.endpoint = endpoint_base(endpoint)
         self._key = key
         self._timeout = (min(timeout, 10.0), timeout)
         self._max_retries = max_retries
@@ -150,19 +133,21 @@ class Transport:
                 self._wait(wait, req, f"HTTP {status}", attempt, self._max_retries)
                 attempt += 1
                 continue
-            error = self.api_error(status, body.code, body.message, req)
             # e.g. a PUT answered 409 "exists" after a first try that lost its answer
-            error.ambiguous = maybe_done or status in MAY_HAVE_HAPPENED  # type: ignore[attr-defined]
-            raise error
+            ambiguous = maybe_done or status in MAY_HAVE_HAPPENED
+            raise self.api_error(status, body.code, body.message, req, ambiguous=ambiguous)
 
-    def api_error(self, status: int, code: str, message: str, req: Request) -> ApiError:
+    def api_error(
+        self, status: int, code: str, message: str, req: Request, *, ambiguous: bool = False
+    ) -> ApiError:
         if status == 401:
             message = (
                 "access denied: the key was refused; check FACESYNC_KEY / --key-file and "
                 "that the key belongs to this endpoint"
             )
         return ApiError(
-            status, code, self._scrub(message), operation=req.operation, address=req.address
+            status, code, self._scrub(message), operation=req.operation, address=req.address,
+            ambiguous=ambiguous,
         )
 
     # --- internals --------------------------------------------------------
@@ -208,15 +193,11 @@ class Transport:
         sentence = f"cannot reach {self.endpoint}: {detail}; {_FIX_ENDPOINT}"
         if failure.sent and not req.idempotent:
             sentence += f" ({req.operation} may have been done; facesync plan shows what remains)"
-        err = ApiUnreachableError(
-            0, "Unreachable", sentence, operation=req.operation, address=req.address
-        )
-        # One sentence naming the endpoint, not the generic "X failed: ..." form.
-        err.message = sentence
-        err.args = (sentence,)
         # The request may have reached the server: one lost answer, not a dead endpoint.
-        err.ambiguous = failure.sent or maybe_done  # type: ignore[attr-defined]
-        return err
+        return ApiUnreachableError(
+            sentence, operation=req.operation, address=req.address,
+            ambiguous=failure.sent or maybe_done,
+        )
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text

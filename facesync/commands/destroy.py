@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from facesync.commands.common import connection, load, parse_targets
+from facesync.commands.options import GlobalOptions
+from facesync.commands.terminal import TerminalUI, print_report
+from facesync.engine.sync import SyncRequest, sync
 from facesync.manifest.model import Manifest
 from facesync.plan.model import Address
-from facesync.settings import Settings
-
-from .apply import sync
-from .common import connection, load, parse_targets
 
 
 def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
@@ -25,10 +25,12 @@ def without_targets(manifest: Manifest, targets: list[Address]) -> Manifest:
     return replace(manifest, groups=tuple(groups))
 
 
-def run(settings: Settings, *, yes: bool, parallelism: int, targets: tuple[str, ...]) -> int:
+def run(options: GlobalOptions, *, yes: bool, parallelism: int, targets: tuple[str, ...]) -> int:
     wanted = parse_targets(targets)
-    return sync(
-        settings, without_targets(load(settings), wanted), connection(settings),
-        command="destroy", targets=wanted, yes=yes, parallelism=parallelism,
-        question="Do you really want to destroy these objects?",
+    request = SyncRequest(
+        manifest=without_targets(load(options), wanted), lock_path=options.lock_path,
+        conn=connection(options), command="destroy", targets=wanted, parallelism=parallelism,
     )
+    ui = TerminalUI(yes=yes, question="Do you really want to destroy these objects?")
+    report = sync(request, ui)
+    return 0 if report is None else print_report(report)

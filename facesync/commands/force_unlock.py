@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from facesync.settings import Settings
+from facesync.commands.options import GlobalOptions
 from facesync.state.run_lock import force_unlock
 
 
-def run(settings: Settings) -> int:
+def run(options: GlobalOptions) -> int:
     """Say what was found and done; a holder that still runs here is an error."""
-    path = settings.lock_path
+    path = options.lock_path
     result = force_unlock(path)
     if result.outcome == "broken":
         who = str(result.holder) if result.holder else "a facesync process that left no note"

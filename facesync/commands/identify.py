@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from facesync.backends.connect import open_backend
+from facesync.commands.options import GlobalOptions
 from facesync.errors import UsageError
 from facesync.limits import IDENTIFY_FACE_IDS_MAX
 from facesync.manifest.images import ImageProblem, check_image_bytes
 from facesync.manifest.model import DEFAULT_DETECTION_MODEL
-from facesync.settings import Settings
 from facesync.state.model import LockedGroup, LockState
 
 from .common import connection, read_state
@@ -22,14 +22,14 @@ _RECT_KEYS = ("left", "top", "width", "height")
 
 
 def run(
-    settings: Settings, *, image: Path, group_id: str | None, threshold: float, as_json: bool
+    options: GlobalOptions, *, image: Path, group_id: str | None, threshold: float, as_json: bool
 ) -> int:
     data = _read_image(image)
-    conn = connection(settings)
-    lock = read_state(settings, conn)
+    conn = connection(options)
+    lock = read_state(options, conn)
     group = _pick_group(lock, group_id)
     names = {p.person_id: p.key for p in group.persons}
-    folder = settings.manifest_path.parent
+    folder = options.manifest_path.parent
     with open_backend(conn, folder) as backend:
         faces = backend.detect(
             data, recognition_model=group.recognition_model, detection_model=DEFAULT_DETECTION_MODEL

@@ -9,18 +9,17 @@ from pathlib import Path
 import click
 
 from facesync.backends.connect import open_backend
+from facesync.commands.common import check_inputs, connection, load, parse_targets, read_state
+from facesync.commands.options import GlobalOptions
+from facesync.engine.planning import make_plan
+from facesync.errors import EXIT_CHANGES, EXIT_OK
 from facesync.plan.render import plan_to_json, render_human
 from facesync.plan.saved import save_plan
-from facesync.settings import Settings
 from facesync.state.journal import Journal
-
-from .common import check_inputs, connection, load, make_plan, parse_targets, read_state
-
-EXIT_CHANGES = 2
 
 
 def run(
-    settings: Settings,
+    options: GlobalOptions,
     *,
     out: Path | None,
     as_json: bool,
@@ -30,13 +29,13 @@ def run(
     rebind: bool = False,
 ) -> int:
     wanted = parse_targets(targets)
-    manifest = load(settings)
-    conn = connection(settings)
-    lock = read_state(settings, conn, rebind=rebind)
+    manifest = load(options)
+    conn = connection(options)
+    lock = read_state(options, conn, rebind=rebind)
     check_inputs(manifest, lock, wanted)
     if refresh:
         with open_backend(conn, manifest.folder) as backend:
-            journal = Journal.for_lock(settings.lock_path)  # read only: plan writes nothing
+            journal = Journal.for_lock(options.lock_path)  # read only: plan writes nothing
             plan = make_plan(manifest, lock, backend, wanted, journal)
     else:
         plan = make_plan(manifest, lock, None, wanted)
@@ -48,4 +47,4 @@ def run(
         save_plan(plan, out)
         if not as_json:
             click.echo(f"\nSaved the plan to {out}; run `facesync apply {out}` to apply it.")
-    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else 0
+    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from facesync.settings import Settings
+from facesync.commands.options import GlobalOptions
 
 
 def run(
-    settings: Settings,
+    options: GlobalOptions,
     *,
     host: str,
     port: int,
@@ -27,7 +27,7 @@ def run(
         key=key,
         host=host,
         port=port,
-        tier=settings.tier or "S0",
+        tier=options.tier or "S0",
         latency_ms=latency_ms,
         fault_rate=fault_rate,
     )

@@ -6,14 +6,14 @@ import json
 
 import click
 
+from facesync.commands.options import GlobalOptions
 from facesync.errors import UsageError
-from facesync.settings import Settings
-from facesync.state.lock import read_lock
+from facesync.state.lock_file import read_lock
 from facesync.state.model import LockState
 
 
-def run(settings: Settings, *, as_json: bool) -> int:
-    path = settings.lock_path
+def run(options: GlobalOptions, *, as_json: bool) -> int:
+    path = options.lock_path
     if not path.exists():
         raise UsageError(f"no lock file at {path}: run `facesync apply` first")
     state = read_lock(path, "", rebind=True)  # show any lock, whatever its endpoint

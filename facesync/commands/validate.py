@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
+from facesync.commands.options import GlobalOptions
 from facesync.errors import Diagnostic, ManifestError
 from facesync.manifest.model import DesiredFace, Manifest
 from facesync.manifest.paths import format_path
-from facesync.settings import Settings
 
 from .common import load
 
 
-def run(settings: Settings, *, faces: bool) -> int:
-    manifest = load(settings)
+def run(options: GlobalOptions, *, faces: bool) -> int:
+    manifest = load(options)
     if faces:
         _check_faces(manifest)
     persons = sum(len(g.persons) for g in manifest.groups)

@@ -8,20 +8,18 @@ silently rebuilt or skipped, never an error.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from facesync.state.local_dir import LOCAL_DIR_NAME, ensure_local_dir
+from facesync.atomic import write_atomically
+from facesync.workspace import ensure_local_dir, hash_cache_path
 
 from .images import ImageInfo
 
-CACHE_FILE = "hashes.json"
 CACHE_VERSION = 1
 # A file modified within this window of being hashed could change again within
 # the same mtime tick without its size changing; such entries are not cached.
@@ -82,7 +80,9 @@ class HashCache:
             "entries": {path: _entry_json(e) for path, e in sorted(self._entries.items())},
         }
         try:
-            _write_atomically(ensure_local_dir(self.folder) / CACHE_FILE, json.dumps(body) + "\n")
+            ensure_local_dir(self.folder)
+            text = json.dumps(body) + "\n"
+            write_atomically(hash_cache_path(self.folder), text.encode("utf-8"), new_mode=0o600)
         except OSError:
             return  # a read-only checkout still works, only without the cache
         self._dirty = False
@@ -94,7 +94,7 @@ def _entry_json(entry: CachedImage) -> dict[str, Any]:
 
 def _read(folder: Path) -> dict[str, CachedImage]:
     try:
-        body = json.loads((folder / LOCAL_DIR_NAME / CACHE_FILE).read_text(encoding="utf-8"))
+        body = json.loads(hash_cache_path(folder).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(body, dict) or body.get("version") != CACHE_VERSION:
@@ -121,17 +121,3 @@ def _parse_entry(fields: Any) -> CachedImage | None:
     if not (isinstance(entry.sha256, str) and len(entry.sha256) == 64):
         return None
     return entry if isinstance(entry.format, str) else None
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

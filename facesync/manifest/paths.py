@@ -7,32 +7,20 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from facesync.schemas_dir import json_path
+
 from .yaml_source import DocPath
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _GLOB_CHARS = frozenset("*?[")
 _OUTSIDE_HINT = "or pass --allow-outside"
 
 
 def format_path(path: DocPath) -> str:
     """`groups.staff.persons.alice.faces[2]`; keys with other characters are quoted."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{_quote(part)}]"
-    return out
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json_path(path)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from facesync.schemas_dir import load_schema
+from facesync.schemas_dir import inlined_schema, load_schema
 
 from .yaml_source import DocPath
 
 SCHEMA_NAME = "manifest.schema.json"
-_DEFS_PREFIX = "#/$defs/"
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment"})
 _TARGET_FACE_PARTS = ("left", "top", "width", "height")
 _TYPE_WORDS = {
     "string": "text",
@@ -51,30 +49,7 @@ class SchemaProblem:
 def manifest_validator() -> Draft202012Validator:
     schema = load_schema(SCHEMA_NAME)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
-
-
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    """The schema with each local `#/$defs/X` reference replaced by its target.
-
-    Same rules, but validating thousands of faces no longer pays for a
-    reference lookup per value. The manifest schema has no recursive references.
-    """
-    if isinstance(node, list):
-        return [_inline_refs(item, defs) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$ref"}
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith(_DEFS_PREFIX):
-        target = _inline_refs(defs[ref[len(_DEFS_PREFIX) :]], defs)
-        if set(out) <= _ANNOTATIONS:
-            out = {**target, **out}  # a description beside the $ref wins over the target's
-        else:
-            out["allOf"] = [*out.get("allOf", []), target]
-    elif ref is not None:
-        out["$ref"] = ref
-    return out
+    return Draft202012Validator(inlined_schema(SCHEMA_NAME))
 
 
 def schema_problems(data: Any) -> list[SchemaProblem]:

@@ -14,11 +14,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from facesync.atomic import write_atomically
 from facesync.errors import PlanError
 from facesync.plan.model import Action, Address, Change, LockUpdate, Plan, Unmanaged
 from facesync.plan.render import FORMAT_VERSION, change_to_json, lock_update_to_json, plan_to_json
-from facesync.schemas_dir import load_schema
-from facesync.state.lock import write_atomically
+from facesync.schemas_dir import json_path, load_schema
 
 
 def plan_file_doc(plan: Plan) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def load_plan(path: Path) -> Plan:
         )
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "top level"
+        where = json_path(errors[0].absolute_path, top="top level")
         raise PlanError(
             f"the plan file {path} is not a facesync plan ({where}: {errors[0].message}); "
             "save it again with `facesync plan -o`"

@@ -27,8 +27,8 @@ from typing import Any
 
 from facesync.digest import text_digest
 from facesync.markers import face_sha_from_marker, person_key_from_marker
-from facesync.state.local_dir import ensure_local_dir
 from facesync.state.model import ObservedPerson
+from facesync.workspace import journal_path
 
 CREATE_GROUP, CREATE_PERSON, ADD_FACE = "create_group", "create_person", "add_face"
 _OPS = (CREATE_GROUP, CREATE_PERSON, ADD_FACE)
@@ -91,10 +91,6 @@ class Intent:
             name_digest=doc.get("name"), user_data_digest=doc.get("userDataDigest"),
             preexisting=frozenset(preexisting), id=doc["id"],
         )
-
-
-def journal_path(lock_path: Path) -> Path:
-    return ensure_local_dir(lock_path.parent) / f"journal-{lock_path.name}.jsonl"
 
 
 class Journal:

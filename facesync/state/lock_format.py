@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from facesync.schemas_dir import load_schema
+from facesync.schemas_dir import inlined_schema, json_path
 from facesync.state.model import LOCK_VERSION, LockedFace, LockedGroup, LockedPerson, LockState
 
 SCHEMA_NAME = "lock.schema.json"
@@ -180,41 +179,17 @@ def _first(validator: Draft202012Validator, doc: Any, prefix: tuple[Any, ...]) -
     errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return None
-    return f"{json_path((*prefix, *errors[0].absolute_path))}: {errors[0].message}"
-
-
-def json_path(parts: Iterable[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the top level"
-
-
-@cache
-def _inlined_schema() -> dict[str, Any]:
-    """The schema with its $refs replaced by their targets: the same rules, and
-    about twice as fast to check (no reference resolution per object)."""
-    schema = load_schema(SCHEMA_NAME)
-    defs = schema["$defs"]
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(defs[node["$ref"].removeprefix("#/$defs/")])
-            return {k: inline(v) for k, v in node.items() if k != "$defs"}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    return inline(schema)
+    where = json_path((*prefix, *errors[0].absolute_path), top="the top level")
+    return f"{where}: {errors[0].message}"
 
 
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(_inlined_schema())
+    return Draft202012Validator(inlined_schema(SCHEMA_NAME))
 
 
 @cache
 def _persons_validator() -> Draft202012Validator:
-    persons = _inlined_schema()["properties"]["groups"]["additionalProperties"]["properties"]
-    return Draft202012Validator({"$schema": _inlined_schema()["$schema"], **persons["persons"]})
+    schema = inlined_schema(SCHEMA_NAME)
+    persons = schema["properties"]["groups"]["additionalProperties"]["properties"]["persons"]
+    return Draft202012Validator({"$schema": schema["$schema"], **persons})

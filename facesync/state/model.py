@@ -1,7 +1,7 @@
 """Recorded state (the lock file) and observed state (what refresh saw).
 
-Values only, no I/O. `facesync.state.lock` reads and writes the recorded
-state; `facesync.state.refresh` builds the observed one from list calls.
+Values only, no I/O. `facesync.state.lock_file` reads and writes the recorded
+state; `facesync.engine.refresh` builds the observed one from list calls.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LOCK_VERSION = 1
-EMBEDDED_ENDPOINT = "embedded"
 
 
 # --- recorded (lock file) -------------------------------------------------

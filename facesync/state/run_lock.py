@@ -33,7 +33,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from facesync.errors import LockFileError, LockHeldError
-from facesync.state.local_dir import LOCAL_DIR_NAME, ensure_local_dir
+from facesync.workspace import ensure_local_dir, run_lock_paths
 
 # How long a second run waits for a holder that has just taken the lock to
 # write its note, so that the message can name it.
@@ -71,13 +71,6 @@ class Unlocked:
 
     outcome: str
     holder: Holder | None = None
-
-
-def run_lock_paths(lock_path: Path) -> tuple[Path, Path]:
-    """The OS lock file and the holder note for a lock file, in `.facesync/`."""
-    local = lock_path.resolve().parent / LOCAL_DIR_NAME
-    stem = f"run-{lock_path.name}"
-    return local / f"{stem}.lock", local / f"{stem}.holder.json"
 
 
 @contextmanager

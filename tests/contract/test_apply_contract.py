@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from facesync.apply.executor import execute
+from facesync.engine.executor import execute
+from facesync.engine.refresh import refresh
 from facesync.manifest.model import DesiredGroup, Manifest
 from facesync.plan.model import Change
 from facesync.state.model import LockedGroup, LockState
-from facesync.state.refresh import refresh
-from tests.unit.apply.builders import face_create, group_create, person_create, plan, train
+from tests.unit.engine.builders import face_create, group_create, person_create, plan, train
 
 
 def test_an_apply_is_seen_whole_by_the_next_refresh(backend, gid, faces, tmp_path: Path):

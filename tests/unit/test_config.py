@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from facesync.config import endpoint_identity, resolve_connection
+from facesync.backends.connection import endpoint_identity, resolve_connection
 from facesync.errors import ConfigError
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 import pytest
 
-from facesync.commands.common import confirm_plan
+from facesync.commands.confirm import confirm_plan
 from facesync.errors import UsageError
 from facesync.plan.danger import danger_warnings, dangerous_groups, with_danger_warnings
 from facesync.plan.model import Address, Plan

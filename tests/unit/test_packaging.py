@@ -36,7 +36,7 @@ def test_pure_layers_do_no_cli_or_network_imports() -> None:
     pure = [*(REPO / "facesync" / "manifest").glob("*.py"),
             REPO / "facesync" / "plan" / "model.py", REPO / "facesync" / "plan" / "diff.py"]
     forbidden = ("click", "requests", "facesync.cli", "facesync.commands", "facesync.backends",
-                 "facesync.apply", "facesync.emulator")
+                 "facesync.engine", "facesync.emulator")
     for path in pure:
         bad = {m for m in _imports(path) if m.startswith(forbidden)}
         assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"

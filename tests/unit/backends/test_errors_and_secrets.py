@@ -9,7 +9,8 @@ import random
 import pytest
 
 from facesync.backends.http import HttpBackend
-from facesync.backends.retry import backoff, parse_error, server_wait, throttle_wait
+from facesync.backends.service_errors import parse_error
+from facesync.backends.waits import backoff, server_wait, throttle_wait
 from facesync.errors import ApiError
 
 from .stub_server import DROP, Reply, StubServer, error

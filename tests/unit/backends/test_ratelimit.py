@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from facesync.backends.ratelimit import RateLimiter
+from facesync.backends.pacer import RateLimiter
 from facesync.limits import TIER_RATES
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from facesync.manifest import faces
-from facesync.manifest.hash_cache import CACHE_FILE
 from facesync.manifest.load import load_manifest
-from facesync.state.local_dir import LOCAL_DIR_NAME
+from facesync.workspace import LOCAL_DIR_NAME, hash_cache_path
 
 from .support import PAST_NS, age, one_person, write_image, write_manifest
 
@@ -38,7 +37,7 @@ def manifest(tmp_path: Path) -> Path:
 
 
 def _cache(folder: Path) -> Path:
-    return folder / LOCAL_DIR_NAME / CACHE_FILE
+    return hash_cache_path(folder)
 
 
 def test_a_second_load_reads_no_unchanged_photo(manifest: Path, reads: list[str]) -> None:

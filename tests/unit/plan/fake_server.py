@@ -9,8 +9,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from facesync.engine.record import begin, finish, record
 from facesync.plan.model import Action, Change, Plan, ResourceType
-from facesync.state.lock_update import begin, finish, record
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 

@@ -11,10 +11,10 @@ from string import Template
 
 import pytest
 
+from facesync import atomic as atomic_module
 from facesync.digest import text_digest
 from facesync.errors import LockFileError
-from facesync.state import lock as lock_module
-from facesync.state.lock import lock_bytes, lock_path_for, lock_to_doc, read_lock, write_lock
+from facesync.state.lock_file import lock_bytes, lock_path_for, lock_to_doc, read_lock, write_lock
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 ENDPOINT = "https://face.example:443"
@@ -249,7 +249,7 @@ def test_a_write_that_fails_half_way_leaves_the_old_lock(
     def crash(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(lock_module.os, "replace", crash)
+    monkeypatch.setattr(atomic_module.os, "replace", crash)
     with pytest.raises(OSError):
         write_lock(path, _state(serial=10))
     assert path.read_bytes() == old

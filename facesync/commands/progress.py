@@ -1,8 +1,6 @@
 """What the user sees while apply runs: a live bar on a terminal, plain lines
-otherwise (CI logs, pipes), one per finished change.
-
-The executor calls a sink from one thread only, so sinks need no locking.
-"""
+otherwise (CI logs, pipes), one per finished change. Both are sinks of the
+engine's events (facesync.engine.events)."""
 
 from __future__ import annotations
 
@@ -10,25 +8,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, TextIO
+from typing import TextIO
 
-from facesync.plan.model import Action, Change, ResourceType
-
-SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
-
-
-class ProgressSink(Protocol):
-    def change_finished(self, change: Change, status: str, detail: str, calls: int) -> None:
-        """`status` is succeeded / failed / skipped; `calls` the planned calls
-        it accounts for (a replace is two), so the bar ends at its total."""
-
-    def message(self, text: str) -> None:
-        """A note that is not about one change (a pause after 429s, ...)."""
-
-
-def planned_calls(change: Change) -> int:
-    """Calls a change takes when all goes well (training polls not counted)."""
-    return 2 if change.action is Action.REPLACE else 1
+from facesync.engine.events import FAILED, SUCCEEDED, ChangeEvents
+from facesync.plan.model import Change, ResourceType
 
 
 def line_for(change: Change, status: str, detail: str) -> str:
@@ -49,13 +32,7 @@ class PlainProgress:
 
     def change_finished(self, change: Change, status: str, detail: str, calls: int) -> None:
         self.done += calls
-        self._print(line_for(change, status, detail))
-
-    def message(self, text: str) -> None:
-        self._print(text)
-
-    def _print(self, text: str) -> None:
-        print(text, file=self._out, flush=True)
+        print(line_for(change, status, detail), file=self._out, flush=True)
 
 
 class RichProgress:
@@ -75,16 +52,15 @@ class RichProgress:
         rate = f"{self.done / elapsed:.1f} calls/s"
         self._progress.update(self._task, advance=calls, rate=rate)  # type: ignore[attr-defined]
         if status != SUCCEEDED or change.address.type is not ResourceType.FACE:
-            self.message(line_for(change, status, detail))
-
-    def message(self, text: str) -> None:
-        self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
+            console = self._progress.console  # type: ignore[attr-defined]
+            console.print(line_for(change, status, detail), markup=False, highlight=False,
+                          soft_wrap=True)
 
 
 @contextmanager
 def make_progress(
     total_calls: int, *, tty: bool, out: TextIO | None = None
-) -> Iterator[ProgressSink]:
+) -> Iterator[ChangeEvents]:
     """A sink for one apply: rich's live bar on a terminal, plain lines otherwise."""
     stream = out or sys.stdout
     if not tty:

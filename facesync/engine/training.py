@@ -7,8 +7,9 @@ groups train in about a second, and slow down to a few seconds for big ones.
 
 from __future__ import annotations
 
-from facesync.apply.actions import Context, Outcome
 from facesync.backends.base import TrainingInfo
+from facesync.backends.service_errors import is_not_trained
+from facesync.engine.actions import Context, Outcome
 from facesync.errors import ApiError
 from facesync.plan.model import Change
 
@@ -64,7 +65,7 @@ def _status(ctx: Context, kind: str, group_id: str) -> TrainingInfo:
         return ctx.backend.get_training_status(kind, group_id)
     except ApiError as exc:
         # Just after POST train the status may not exist yet: not started.
-        if exc.status == 404 and exc.code.endswith("NotTrained"):
+        if is_not_trained(exc):
             return TrainingInfo("notstarted")
         raise
 

@@ -6,12 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facesync.errors import UsageError
+from facesync.state.lock_file import lock_path_for
 
 DEFAULT_MANIFEST = Path("facesync.yaml")
 
 
 @dataclass
-class Settings:
+class GlobalOptions:
+    """`-m`, `--lock`, `--endpoint`, ...: set by the CLI, read by every command.
+    Where calls go (endpoint, key, tier) is resolved from these by
+    facesync.backends.connection."""
+
     manifest: Path | None = None
     lock: Path | None = None
     endpoint: str | None = None
@@ -30,6 +35,4 @@ class Settings:
 
     @property
     def lock_path(self) -> Path:
-        from facesync.state.lock import lock_path_for
-
         return self.lock or lock_path_for(self.manifest_path)

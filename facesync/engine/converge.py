@@ -16,28 +16,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
-from facesync.apply.executor import ApplyReport, fails_everything
-from facesync.apply.outcomes import worth_another_pass
 from facesync.backends.base import FaceBackend
+from facesync.engine.checkpoint import LockSink
+from facesync.engine.executor import ApplyReport
+from facesync.engine.outcomes import fails_everything, worth_another_pass
+from facesync.engine.planning import plan_with_journal
+from facesync.engine.record import begin, finish
 from facesync.errors import ApiError, FacesyncError
 from facesync.manifest.model import Manifest
-from facesync.plan.diff import diff
 from facesync.plan.model import Action, Address, Change, Plan
 from facesync.state.journal import Journal
-from facesync.state.lock_update import begin, finish
-from facesync.state.model import LockState
-from facesync.state.refresh import refresh
-
-
-class LockSink(Protocol):
-    """Where apply records the lock as it goes (commands.common.LockWriter)."""
-
-    state: LockState
-
-    def checkpoint(self, change: Change, result: dict) -> None: ...
-    def replace_state(self, state: LockState) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,21 +34,6 @@ class Passes:
     fruitless: int = 3  # extra passes in a row without progress before giving up
     most: int = 10  # passes in all, whatever happens
     waits: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # before extra pass 1, 2, ... (last repeats)
-
-
-def plan_with_journal(
-    backend: FaceBackend,
-    manifest: Manifest,
-    lock: LockState,
-    journal: Journal | None,
-    targets: Sequence[Address] = (),
-) -> tuple[Plan, int]:
-    """Refresh and diff with the journal's pending intents; also the number of
-    face GETs the refresh made to judge unrecorded faces (extra calls)."""
-    intents = journal.pending() if journal is not None else ()
-    observed = refresh(backend, manifest, lock, intents=intents)
-    plan = diff(manifest, lock, observed, target=list(targets) or None, intents=intents)
-    return plan, len(observed.faces_read)
 
 
 def converge(

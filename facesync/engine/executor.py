@@ -17,12 +17,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from facesync.apply.actions import CheckpointFailed, Context, Outcome, run_change
-from facesync.apply.progress import FAILED, SKIPPED, SUCCEEDED, ProgressSink, planned_calls
-from facesync.apply.training import TrainingError, run_training
 from facesync.backends.base import FaceBackend, TrainingInfo
+from facesync.engine.actions import CheckpointFailed, Context, Outcome, run_change
+from facesync.engine.events import FAILED, SKIPPED, SUCCEEDED, ChangeEvents, planned_calls
+from facesync.engine.graph import ExecutionGraph, build_graph
+from facesync.engine.outcomes import fails_everything
+from facesync.engine.training import TrainingError, run_training
 from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
-from facesync.plan.graph import ExecutionGraph, build_graph
 from facesync.plan.model import Action, Change, Plan, ResourceType
 from facesync.state.journal import Journal
 
@@ -35,7 +36,7 @@ class ApplyReport:
     training: dict[str, TrainingInfo] = field(default_factory=dict)
     calls: int = 0  # backend operations the passes made (training polls included)
     seconds: float = 0.0
-    # Recovery (facesync.apply.converge, docs/recovery.md): passes run (1 when all
+    # Recovery (facesync.engine.converge, docs/recovery.md): passes run (1 when all
     # went well), failed calls that an extra pass was run for, objects adopted,
     # and the calls spent reading the server to reconcile (the refreshes of extra
     # passes, plus the GETs of unrecorded faces in any refresh).
@@ -58,7 +59,7 @@ def execute(
     train: bool = True,
     wait: bool = True,
     training_timeout: float = 600.0,
-    progress: ProgressSink | None = None,
+    progress: ChangeEvents | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     journal: Journal | None = None,
@@ -92,7 +93,7 @@ class _Run:
     """Scheduler state of one execute() call (main thread only)."""
 
     def __init__(
-        self, graph: ExecutionGraph, ctx: Context, parallelism: int, progress: ProgressSink | None
+        self, graph: ExecutionGraph, ctx: Context, parallelism: int, progress: ChangeEvents | None
     ) -> None:
         self.graph, self.ctx, self.parallelism, self.progress = graph, ctx, parallelism, progress
         self.report = ApplyReport()
@@ -241,25 +242,16 @@ class _Run:
         self.report.failed.sort(key=lambda f: order[id(f[0])])
 
 
-def fails_everything(exc: FacesyncError) -> bool:
-    """An endpoint that is gone, a refused key, a used-up monthly quota."""
-    if isinstance(exc, ApiUnreachableError):
-        return not getattr(exc, "ambiguous", False)  # one lost answer is not a dead endpoint
-    if isinstance(exc, ApiError):
-        return exc.status == 401 or (exc.status == 403 and exc.code == "403")
-    return False
-
-
 def _at(exc: ApiError, change: Change) -> ApiError:
     """The same error, told about the manifest address instead of server ids."""
     address = str(change.address)
     if type(exc) is not ApiError or (exc.address == address and exc.operation):
         return exc
     operation = exc.operation or _operation(change)
-    told = ApiError(exc.status, exc.code, exc.service_message, operation=operation, address=address)
-    if hasattr(exc, "ambiguous"):
-        told.ambiguous = exc.ambiguous  # type: ignore[attr-defined]
-    return told
+    return ApiError(
+        exc.status, exc.code, exc.service_message, operation=operation, address=address,
+        ambiguous=exc.ambiguous,
+    )
 
 
 def _operation(change: Change) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facesync.apply.executor import execute
+from facesync.engine.executor import execute
 from facesync.errors import ApiError
 from tests.fakes import FakeBackend
 

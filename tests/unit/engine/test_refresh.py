@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from facesync.digest import text_digest
+from facesync.engine.refresh import refresh
 from facesync.errors import ApiError
 from facesync.manifest.model import DesiredGroup, DesiredPerson, Manifest
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.state.journal import CREATE_PERSON, Intent, user_data_digest
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
-from facesync.state.refresh import refresh
 from tests.fakes import FakeBackend
 
 PG, LPG = "personGroup", "largePersonGroup"

@@ -1,4 +1,4 @@
-"""Which endpoint, key and tier a run uses (SPEC §4: flag, then environment).
+"""Which endpoint, key and tier a run uses (a flag, then the environment).
 
 The key only ever comes from FACESYNC_KEY or a key file, never from a flag
 whose value would show in `ps`.
@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from facesync.backends.endpoint import endpoint_identity
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
-from facesync.state.model import EMBEDDED_ENDPOINT
 
 ENDPOINT_ENV = "FACESYNC_ENDPOINT"
 KEY_ENV = "FACESYNC_KEY"
 TIER_ENV = "FACESYNC_TIER"
+# What the lock file records as the endpoint of the embedded emulator.
+EMBEDDED_ENDPOINT = "embedded"
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,6 @@ class Connection:
 
     def __repr__(self) -> str:  # never show the key
         return f"Connection(endpoint={self.endpoint!r}, tier={self.tier!r}, rate={self.rate!r})"
-
-
-def endpoint_identity(endpoint: str) -> str:
-    """Normalise an endpoint URL to scheme://host:port (path, key and query dropped)."""
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"endpoint {endpoint!r} is not an http(s) URL; "
-            "use e.g. https://<resource>.cognitiveservices.azure.com"
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.scheme}://{parts.hostname.lower()}:{port}"
 
 
 def read_key(key_file: Path | None) -> str | None:

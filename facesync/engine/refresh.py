@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from facesync.backends.base import FaceBackend, PersonInfo
+from facesync.backends.service_errors import is_group_not_found, is_not_found, is_not_trained
 from facesync.errors import ApiError
 from facesync.manifest.model import LARGE_PERSON_GROUP, PERSON_GROUP, Manifest
 from facesync.state.journal import Intent, claimed_person_key
@@ -65,7 +66,7 @@ def _read_faces(
         try:
             info = backend.get_face(group.kind, group.group_id, person_id, face_id)
         except ApiError as exc:
-            if exc.status == 404:
+            if is_not_found(exc):
                 continue  # deleted while we looked: nothing to judge
             raise
         yield face_id, info.user_data
@@ -102,7 +103,7 @@ def refresh_group(backend: FaceBackend, kind: str, group_id: str) -> ObservedGro
         status = _training_status(backend, kind, group_id)
         persons = backend.list_persons(kind, group_id)
     except ApiError as exc:
-        if _group_missing(exc):
+        if is_group_not_found(exc):
             return None  # absent, or deleted while we looked
         raise
     return ObservedGroup(
@@ -120,13 +121,9 @@ def _training_status(backend: FaceBackend, kind: str, group_id: str) -> str | No
     try:
         return backend.get_training_status(kind, group_id).status
     except ApiError as exc:
-        if exc.status == 404 and exc.code.endswith("NotTrained"):
+        if is_not_trained(exc):
             return None
         raise
-
-
-def _group_missing(exc: ApiError) -> bool:
-    return exc.status == 404 and exc.code.endswith("GroupNotFound")
 
 
 def _person(p: PersonInfo) -> ObservedPerson:

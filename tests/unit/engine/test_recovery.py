@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from facesync.apply.converge import Passes, converge, plan_with_journal
-from facesync.apply.executor import ApplyReport, execute
-from facesync.commands.apply import recovery_line
+from facesync.commands.terminal import recovery_line
+from facesync.engine.converge import Passes, converge
+from facesync.engine.executor import ApplyReport, execute
+from facesync.engine.planning import plan_with_journal
+from facesync.engine.record import record
 from facesync.errors import ApiError, ApiUnreachableError
 from facesync.manifest.model import DesiredFace, DesiredGroup, DesiredPerson, Manifest
 from facesync.plan.model import Action, Change
 from facesync.state.journal import Journal
-from facesync.state.lock_update import record
 from facesync.state.model import LockState
 from tests.fakes import FakeBackend, lost_answer
 
@@ -167,8 +168,8 @@ def test_a_lost_group_put_answer_is_adopted_from_the_journal(tmp_path: Path) -> 
 
 def test_a_group_put_that_finds_its_own_lost_group_is_adopted(tmp_path: Path) -> None:
     fake = FakeBackend()
-    exists = ApiError(409, "PersonGroupExists", "Person group already exists.")
-    exists.ambiguous = True  # what the client says after a first PUT lost its answer
+    # what the client says after a first PUT lost its answer
+    exists = ApiError(409, "PersonGroupExists", "Person group already exists.", ambiguous=True)
     fake.inject("create_group", exists, after=True)
     run, m = Run(tmp_path, fake), gallery(tmp_path, persons=1, faces=1)
     assert run.apply(m).ok
@@ -275,8 +276,7 @@ def test_a_refusal_is_reported_once_and_not_tried_again(tmp_path: Path) -> None:
 
 def test_a_dead_endpoint_stops_without_extra_passes(tmp_path: Path) -> None:
     fake = FakeBackend()
-    down = ApiUnreachableError(0, "Unreachable", "cannot reach: connection refused")
-    down.ambiguous = False
+    down = ApiUnreachableError("cannot reach: connection refused", ambiguous=False)
     fake.inject("create_person", down)
     fake.lose_answers("add_face")
     report = Run(tmp_path, fake).apply(gallery(tmp_path, persons=1, faces=1))

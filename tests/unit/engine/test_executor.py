@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from facesync.apply.executor import ApplyReport, execute
+from facesync.engine.executor import ApplyReport, execute
 from facesync.errors import ApiError, ApiUnreachableError, Interrupted, LockFileError, PlanError
 from facesync.plan.model import Action, Change
 from tests.fakes import FakeBackend
@@ -198,7 +198,7 @@ def test_a_group_under_training_is_waited_for_and_the_call_repeated(tmp_path: Pa
 
 def test_an_unreachable_endpoint_stops_the_apply(tmp_path: Path):
     fake = FakeBackend()
-    down = ApiUnreachableError(0, "Unreachable", "cannot reach http://x")
+    down = ApiUnreachableError("cannot reach http://x")
     fake.inject("create_person", down, times=100)
     report, _ = run(enrolment(tmp_path, persons=6, faces=2), fake, parallelism=1)
     assert len(fake.operations("create_person")) == 1
@@ -298,8 +298,7 @@ def test_a_refused_key_stops_the_apply_after_the_first_answer(tmp_path: Path):
 
 def test_one_lost_answer_does_not_stop_the_other_persons(tmp_path: Path):
     fake = FakeBackend()
-    lost = ApiUnreachableError(0, "Unreachable", "no answer")
-    lost.ambiguous = True
+    lost = ApiUnreachableError("no answer", ambiguous=True)
     fake.inject("add_face", lost)
     report, _ = run(enrolment(tmp_path, persons=3, faces=1), fake, parallelism=1)
     assert len(report.failed) == 1 and not report.skipped

@@ -8,10 +8,9 @@ half-written lock; a lock that cannot be trusted is refused and never touched.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from facesync.atomic import write_atomically
 from facesync.errors import LockFileError
 from facesync.state.lock_format import (
     first_error,
@@ -27,7 +26,6 @@ __all__ = [
     "lock_path_for",
     "lock_to_doc",
     "read_lock",
-    "write_atomically",
     "write_lock",
 ]
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -124,41 +122,3 @@ def write_lock(path: Path, state: LockState) -> LockState:
         raise LockFileError(f"refusing to write the lock file {path}: {error}")
     write_atomically(path, lock_bytes(written))
     return written
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder + fsync + os.replace + fsync of the folder:
-    readers see the old content or the new, never a mix, even after a crash."""
-    folder = path.parent
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
-
-
-def _mode_for(path: Path) -> int:
-    """Keep an existing file's permissions; a new lock is an ordinary 0644 file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        return 0o644
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; not possible (nor needed) on Windows."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

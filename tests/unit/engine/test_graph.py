@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from facesync.plan.graph import ExecutionGraph, build_graph
+from facesync.engine.graph import ExecutionGraph, build_graph
 from facesync.plan.model import Action, Change
 
 from .builders import (

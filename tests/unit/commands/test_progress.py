@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from facesync.apply.executor import execute
-from facesync.apply.progress import make_progress
+from facesync.commands.progress import make_progress
+from facesync.engine.executor import execute
 from facesync.errors import ApiError
 from tests.fakes import FakeBackend
-
-from .builders import enrolment
+from tests.unit.engine.builders import enrolment
 
 
 def test_off_a_terminal_each_finished_change_is_one_plain_line(tmp_path: Path):

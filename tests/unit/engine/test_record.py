@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from facesync.digest import text_digest
+from facesync.engine.record import begin, finish, record
 from facesync.errors import PlanError
 from facesync.plan.model import Action, Address, Change, LockUpdate, Plan
-from facesync.state.lock_update import begin, finish, record
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from facesync.apply.outcomes import is_busy, may_have_happened
 from facesync.backends.base import FaceBackend, TrainingInfo
+from facesync.backends.service_errors import is_busy, is_not_found, may_have_happened
 from facesync.digest import text_digest
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.plan.model import Action, Change, ResourceType
@@ -118,13 +118,13 @@ class Context:
         try:
             self.call(fn, *args)
         except ApiError as exc:
-            if exc.status != 404:
+            if not is_not_found(exc):
                 raise
 
 
 def run_change(change: Change, ctx: Context) -> Outcome:
     """Make a group, person or face change on the server; raise FacesyncError
-    when it fails (training is `facesync.apply.training`)."""
+    when it fails (training is `facesync.engine.training`)."""
     kind = change.address.type
     if kind is ResourceType.GROUP:
         return _GROUP[change.action](change, ctx)

@@ -1,0 +1,25 @@
+"""What a failed call means for the rest of an apply: may another pass (read
+the server, plan again, run what remains) finish the job, or does every other
+call fail the same way? The service's codes are read in
+facesync.backends.service_errors; this module only decides."""
+
+from __future__ import annotations
+
+from facesync.backends.service_errors import is_access_refused, is_busy, may_have_happened
+from facesync.errors import ApiUnreachableError, FacesyncError
+
+
+def worth_another_pass(exc: FacesyncError) -> bool:
+    """A lost answer, a server error or a busy group: reading the server and
+    planning again can finish the job. A refusal (400, 401, 403, 404 ...) or a
+    dead endpoint cannot, and is reported as it is."""
+    if isinstance(exc, ApiUnreachableError):
+        return exc.ambiguous
+    return may_have_happened(exc) or is_busy(exc)
+
+
+def fails_everything(exc: FacesyncError) -> bool:
+    """An endpoint that is gone, a refused key, a used-up monthly quota."""
+    if isinstance(exc, ApiUnreachableError):
+        return not exc.ambiguous  # one lost answer is not a dead endpoint
+    return is_access_refused(exc)

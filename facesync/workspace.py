@@ -1,0 +1,53 @@
+"""Every path facesync keeps in the machine-local `.facesync/` folder.
+
+The folder sits beside the manifest (hash cache, embedded emulator data) or
+beside the lock file (journal, run lock), is kept out of Git by its own
+`.gitignore`, and holds nothing that cannot be rebuilt except the journal's
+pending intents (docs/recovery.md). Naming every file here keeps the layout
+in one place: a new machine-local file gets its path from a function below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LOCAL_DIR_NAME = ".facesync"
+HASH_CACHE_FILE = "hashes.json"
+EMULATOR_DIR = "emulator"
+
+
+def local_dir(folder: Path) -> Path:
+    """`.facesync/` inside `folder`, without creating it."""
+    return folder / LOCAL_DIR_NAME
+
+
+def ensure_local_dir(folder: Path) -> Path:
+    """Create `.facesync/` in `folder` (and its `.gitignore`) if needed; return its path."""
+    local = local_dir(folder)
+    local.mkdir(parents=True, exist_ok=True)
+    ignore = local / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Machine-local caches of facesync; never commit them.\n*\n")
+    return local
+
+
+def hash_cache_path(manifest_folder: Path) -> Path:
+    """The image hash cache of a manifest's folder (not created)."""
+    return local_dir(manifest_folder) / HASH_CACHE_FILE
+
+
+def emulator_data_dir(manifest_folder: Path) -> Path:
+    """Where the embedded emulator keeps its database; `.facesync/` is created."""
+    return ensure_local_dir(manifest_folder) / EMULATOR_DIR
+
+
+def journal_path(lock_path: Path) -> Path:
+    """The intent journal of a lock file; `.facesync/` is created."""
+    return ensure_local_dir(lock_path.parent) / f"journal-{lock_path.name}.jsonl"
+
+
+def run_lock_paths(lock_path: Path) -> tuple[Path, Path]:
+    """The OS lock file and the holder note of a lock file's run lock (not created)."""
+    local = local_dir(lock_path.resolve().parent)
+    stem = f"run-{lock_path.name}"
+    return local / f"{stem}.lock", local / f"{stem}.holder.json"
