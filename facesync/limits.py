@@ -1,6 +1,7 @@
 """The Face API's limits, in one place for the local checks and the emulator.
 
-Source: face-api-contract §7 (limits) and SPEC §1-2.
+The emulator enforces them and the manifest checks them before any call;
+docs/emulator.md lists where each one comes from.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "BMP")
 
 RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "recognition_04")
 DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
+# What the service uses when a request names no model. A manifest's own
+# defaults (facesync.manifest.model) are newer models and differ on purpose.
+SERVICE_DEFAULT_RECOGNITION_MODEL = "recognition_01"
+SERVICE_DEFAULT_DETECTION_MODEL = "detection_01"
 
 LIST_TOP_MAX = 1000
 IDENTIFY_FACE_IDS_MAX = 10

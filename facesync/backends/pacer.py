@@ -21,7 +21,7 @@ from collections.abc import Callable
 HEADROOM = 0.03  # run at 97 % of the nominal rate
 
 
-class RateLimiter:
+class CallPacer:
     """Thread-safe scheduler of call start times (a token bucket of depth one)."""
 
     def __init__(
@@ -38,7 +38,7 @@ class RateLimiter:
         self._interval = 0.0 if rate is None else 1.0 / (rate * (1.0 - headroom))
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self._next_free = float("-inf")  # earliest start of the next call
         self._paused_until = float("-inf")
 
@@ -49,7 +49,7 @@ class RateLimiter:
         interval after the previous one actually started, even when a thread
         wakes late (a busy CPU): late starts never bunch up the next ones.
         """
-        with self._lock:
+        with self._mutex:
             now = self._clock()
             slot = max(now, self._next_free, self._paused_until)
             wait = slot - now
@@ -61,6 +61,6 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for `seconds` (the server said it is throttling)."""
-        with self._lock:
+        with self._mutex:
             until = self._clock() + seconds
             self._paused_until = max(self._paused_until, until)

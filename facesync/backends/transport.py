@@ -28,7 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from facesync.backends.endpoint import API_PREFIX, endpoint_base
-from facesync.backends.pacer import RateLimiter
+from facesync.backends.pacer import CallPacer
 from facesync.backends.service_errors import (
     MAY_HAVE_HAPPENED,
     REFUSED,
@@ -77,9 +77,9 @@ class Transport:
         self._max_retries = max_retries
         self._sleep = sleep
         self._log = log
-        self._limiter = RateLimiter(rate, sleep=sleep)
+        self._pacer = CallPacer(rate, sleep=sleep)
         self._rng = random.Random()
-        self._count_lock = threading.Lock()
+        self._count_mutex = threading.Lock()
         self.calls_made = 0
         self._session = requests.Session()
         # pool_block: a worker beyond pool_size waits for a connection instead of
@@ -102,7 +102,7 @@ class Transport:
         attempt = 0
         maybe_done = False  # an earlier attempt may have made the change
         while True:
-            self._limiter.acquire()
+            self._pacer.acquire()
             try:
                 response = self._put_on_wire(req)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -124,7 +124,7 @@ class Transport:
                 maybe_done = maybe_done or status in MAY_HAVE_HAPPENED
                 wait = throttle_wait(response.headers, body.message, attempt, self._rng)
                 self._note(req, f"HTTP {status}", wait, attempt, self._max_retries)
-                self._limiter.pause(wait)
+                self._pacer.pause(wait)
                 attempt += 1
                 continue
             if status in SERVER_ERRORS and req.idempotent and attempt < self._max_retries:
@@ -153,7 +153,7 @@ class Transport:
     # --- internals --------------------------------------------------------
 
     def _put_on_wire(self, req: Request) -> requests.Response:
-        with self._count_lock:
+        with self._count_mutex:
             self.calls_made += 1
         headers = {"Content-Type": "application/octet-stream"} if req.data is not None else None
         return self._session.request(

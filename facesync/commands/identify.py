@@ -8,15 +8,12 @@ from pathlib import Path
 
 import click
 
-from facesync.backends.connect import open_backend
+from facesync.commands.common import connection, read_state
 from facesync.commands.options import GlobalOptions
+from facesync.engine.identify import identify_faces
 from facesync.errors import UsageError
-from facesync.limits import IDENTIFY_FACE_IDS_MAX
 from facesync.manifest.images import ImageProblem, check_image_bytes
-from facesync.manifest.model import DEFAULT_DETECTION_MODEL
 from facesync.state.model import LockedGroup, LockState
-
-from .common import connection, read_state
 
 _RECT_KEYS = ("left", "top", "width", "height")
 
@@ -28,29 +25,16 @@ def run(
     conn = connection(options)
     lock = read_state(options, conn)
     group = _pick_group(lock, group_id)
-    names = {p.person_id: p.key for p in group.persons}
-    folder = options.manifest_path.parent
-    with open_backend(conn, folder) as backend:
-        faces = backend.detect(
-            data, recognition_model=group.recognition_model, detection_model=DEFAULT_DETECTION_MODEL
-        )
-        best: dict[str, tuple[str, float]] = {}
-        ids = [f.face_id for f in faces if f.face_id]
-        for start in range(0, len(ids), IDENTIFY_FACE_IDS_MAX):
-            batch = ids[start : start + IDENTIFY_FACE_IDS_MAX]
-            for result in backend.identify(
-                batch, group.kind, group.group_id, max_candidates=1, threshold=threshold
-            ):
-                if result.candidates:
-                    top = result.candidates[0]
-                    best[result.face_id] = (names.get(top.person_id, top.person_id), top.confidence)
+    named = identify_faces(
+        conn, options.manifest_path.parent, data, group, threshold=threshold
+    )
     rows = [
         {
             "faceRectangle": dict(zip(_RECT_KEYS, f.rectangle, strict=True)),
-            "person": best.get(f.face_id or "", (None, None))[0],
-            "confidence": best.get(f.face_id or "", (None, None))[1],
+            "person": f.person,
+            "confidence": f.confidence,
         }
-        for f in faces
+        for f in named
     ]
     _print(rows, image, group.group_id, as_json)
     return 0

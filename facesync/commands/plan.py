@@ -8,14 +8,12 @@ from pathlib import Path
 
 import click
 
-from facesync.backends.connect import open_backend
 from facesync.commands.common import check_inputs, connection, load, parse_targets, read_state
 from facesync.commands.options import GlobalOptions
 from facesync.engine.planning import make_plan
 from facesync.errors import EXIT_CHANGES, EXIT_OK
 from facesync.plan.render import plan_to_json, render_human
 from facesync.plan.saved import save_plan
-from facesync.state.journal import Journal
 
 
 def run(
@@ -33,12 +31,7 @@ def run(
     conn = connection(options)
     lock = read_state(options, conn, rebind=rebind)
     check_inputs(manifest, lock, wanted)
-    if refresh:
-        with open_backend(conn, manifest.folder) as backend:
-            journal = Journal.for_lock(options.lock_path)  # read only: plan writes nothing
-            plan = make_plan(manifest, lock, backend, wanted, journal)
-    else:
-        plan = make_plan(manifest, lock, None, wanted)
+    plan = make_plan(manifest, lock, conn if refresh else None, options.lock_path, wanted)
     if as_json:
         click.echo(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))
     else:

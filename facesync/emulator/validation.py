@@ -20,6 +20,8 @@ from facesync.limits import (
     LIST_TOP_MAX,
     NAME_MAX_CHARS,
     RECOGNITION_MODELS,
+    SERVICE_DEFAULT_DETECTION_MODEL,
+    SERVICE_DEFAULT_RECOGNITION_MODEL,
 )
 
 ABSENT: Any = object()
@@ -27,8 +29,6 @@ ABSENT: Any = object()
 GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _INT_RE = re.compile(r"[+-]?[0-9]{1,12}")
 START_MAX_CHARS = 64
-DEFAULT_RECOGNITION_MODEL = "recognition_01"
-DEFAULT_DETECTION_MODEL = "detection_01"
 
 
 def utf16_len(text: str) -> int:
@@ -116,7 +116,7 @@ def user_data(value: Any, limit: int) -> str | None:
 
 def recognition_model(value: Any) -> str:
     if value is ABSENT:
-        return DEFAULT_RECOGNITION_MODEL
+        return SERVICE_DEFAULT_RECOGNITION_MODEL
     if value not in RECOGNITION_MODELS:
         raise errors.RECOGNITION_MODEL_INVALID.error()
     return str(value)
@@ -124,7 +124,7 @@ def recognition_model(value: Any) -> str:
 
 def detection_model(value: str | None) -> str:
     if value is None or value == "":
-        return DEFAULT_DETECTION_MODEL
+        return SERVICE_DEFAULT_DETECTION_MODEL
     if value not in DETECTION_MODELS:
         raise errors.DETECTION_MODEL_INVALID.error()
     return value

@@ -7,8 +7,11 @@ this is where the three inputs meet.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from facesync.backends.base import FaceBackend
+from facesync.backends.connect import open_backend
+from facesync.backends.connection import Connection
 from facesync.engine.refresh import refresh
 from facesync.manifest.model import Manifest
 from facesync.plan.danger import with_danger_warnings
@@ -36,15 +39,18 @@ def plan_with_journal(
 def make_plan(
     manifest: Manifest,
     lock: LockState,
-    backend: FaceBackend | None,
+    conn: Connection | None,
+    lock_path: Path,
     targets: Sequence[Address] = (),
-    journal: Journal | None = None,
 ) -> Plan:
-    """Refresh (unless backend is None) and diff, within the targets if any,
-    judging what an interrupted apply left by the journal's pending intents; a
-    plan that empties a group says so among its warnings."""
-    if backend is None:
+    """What `facesync plan` shows: refresh (unless `conn` is None, --no-refresh)
+    and diff, within the targets if any, judging what an interrupted apply left
+    by the journal's pending intents (read only: a plan writes nothing); a plan
+    that empties a group says so among its warnings."""
+    if conn is None:
         plan = diff(manifest, lock, None, target=list(targets) or None)
     else:
-        plan, _ = plan_with_journal(backend, manifest, lock, journal, targets)
+        with open_backend(conn, manifest.folder) as backend:
+            journal = Journal.for_lock(lock_path)
+            plan, _ = plan_with_journal(backend, manifest, lock, journal, targets)
     return with_danger_warnings(plan, lock)

@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from facesync.backends.base import FaceBackend, PersonInfo
 from facesync.backends.service_errors import is_group_not_found, is_not_found, is_not_trained
 from facesync.errors import ApiError
+from facesync.limits import SERVICE_DEFAULT_RECOGNITION_MODEL
 from facesync.manifest.model import LARGE_PERSON_GROUP, PERSON_GROUP, Manifest
 from facesync.state.journal import Intent, claimed_person_key
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 KINDS = (LARGE_PERSON_GROUP, PERSON_GROUP)
-SERVICE_DEFAULT_RECOGNITION_MODEL = "recognition_01"  # what a group without one uses
 
 
 def refresh(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 PERSON_GROUP = "personGroup"
 LARGE_PERSON_GROUP = "largePersonGroup"
+# What facesync asks for when the manifest names no model (newer than the
+# service's own defaults, limits.SERVICE_DEFAULT_*).
 DEFAULT_RECOGNITION_MODEL = "recognition_04"
 DEFAULT_DETECTION_MODEL = "detection_03"
 

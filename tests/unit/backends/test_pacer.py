@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from facesync.backends.pacer import RateLimiter
+from facesync.backends.pacer import CallPacer
 from facesync.limits import TIER_RATES
 
 
@@ -35,7 +35,7 @@ def most_in_any_window(starts: list[float], window: float) -> int:
 
 def test_calls_start_one_interval_apart_at_the_s0_rate():
     clock = FakeClock()
-    limiter = RateLimiter(TIER_RATES["S0"], clock=clock, sleep=clock.sleep)
+    limiter = CallPacer(TIER_RATES["S0"], clock=clock, sleep=clock.sleep)
     starts = []
     for _ in range(50):
         limiter.acquire()
@@ -47,7 +47,7 @@ def test_calls_start_one_interval_apart_at_the_s0_rate():
 
 def test_the_free_tier_allows_twenty_calls_a_minute():
     clock = FakeClock()
-    limiter = RateLimiter(TIER_RATES["free"], clock=clock, sleep=clock.sleep)
+    limiter = CallPacer(TIER_RATES["free"], clock=clock, sleep=clock.sleep)
     starts = []
     for _ in range(45):
         limiter.acquire()
@@ -57,7 +57,7 @@ def test_the_free_tier_allows_twenty_calls_a_minute():
 
 def test_an_idle_spell_does_not_save_up_a_burst():
     clock = FakeClock()
-    limiter = RateLimiter(10.0, clock=clock, sleep=clock.sleep)
+    limiter = CallPacer(10.0, clock=clock, sleep=clock.sleep)
     limiter.acquire()
     clock.now += 30.0  # nobody called for half a minute
     starts = []
@@ -76,7 +76,7 @@ def test_parallel_callers_get_distinct_evenly_spaced_slots():
         with lock:
             waits.append(seconds)
 
-    limiter = RateLimiter(10.0, clock=lambda: now[0], sleep=record)
+    limiter = CallPacer(10.0, clock=lambda: now[0], sleep=record)
     threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(25)])
                for _ in range(8)]  # fmt: skip
     for t in threads:
@@ -92,7 +92,7 @@ def test_parallel_callers_get_distinct_evenly_spaced_slots():
 
 def test_a_pause_holds_every_caller_then_spaces_them_again():
     clock = FakeClock()
-    limiter = RateLimiter(10.0, clock=clock, sleep=clock.sleep)
+    limiter = CallPacer(10.0, clock=clock, sleep=clock.sleep)
     limiter.acquire()
     limiter.pause(5.0)
     starts = []
@@ -105,7 +105,7 @@ def test_a_pause_holds_every_caller_then_spaces_them_again():
 
 def test_without_a_rate_only_pauses_hold_calls_back():
     clock = FakeClock()
-    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    limiter = CallPacer(None, clock=clock, sleep=clock.sleep)
     for _ in range(100):
         limiter.acquire()
     assert clock() == 0.0

@@ -27,7 +27,7 @@ from facesync.state.run_lock import (
     run_lock_paths,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # A facesync run that holds the lock until its stdin closes.
 _HOLD = """

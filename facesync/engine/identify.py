@@ -1,0 +1,50 @@
+"""Name the faces of a photo with the person keys a lock file records:
+detect, then identify in batches of the service's limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from facesync.backends.connect import open_backend
+from facesync.backends.connection import Connection
+from facesync.limits import IDENTIFY_FACE_IDS_MAX
+from facesync.manifest.model import DEFAULT_DETECTION_MODEL
+from facesync.state.model import LockedGroup
+
+
+@dataclass(frozen=True)
+class NamedFace:
+    """One detected face: its box, and the best candidate's key (or None) and confidence."""
+
+    rectangle: tuple[int, int, int, int]  # left, top, width, height
+    person: str | None
+    confidence: float | None
+
+
+def identify_faces(
+    conn: Connection, folder: Path, image: bytes, group: LockedGroup, *, threshold: float
+) -> list[NamedFace]:
+    """Every face of `image`, named from `group`'s persons; `folder` holds the
+    embedded emulator's data when no endpoint is set."""
+    names = {p.person_id: p.key for p in group.persons}
+    with open_backend(conn, folder) as backend:
+        faces = backend.detect(
+            image, recognition_model=group.recognition_model,
+            detection_model=DEFAULT_DETECTION_MODEL,
+        )
+        best: dict[str, tuple[str, float]] = {}
+        ids = [f.face_id for f in faces if f.face_id]
+        for start in range(0, len(ids), IDENTIFY_FACE_IDS_MAX):
+            batch = ids[start : start + IDENTIFY_FACE_IDS_MAX]
+            for result in backend.identify(
+                batch, group.kind, group.group_id, max_candidates=1, threshold=threshold
+            ):
+                if result.candidates:
+                    top = result.candidates[0]
+                    best[result.face_id] = (names.get(top.person_id, top.person_id), top.confidence)
+    out = []
+    for f in faces:
+        person, confidence = best.get(f.face_id or "", (None, None))
+        out.append(NamedFace(tuple(f.rectangle), person, confidence))  # type: ignore[arg-type]
+    return out
