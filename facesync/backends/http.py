@@ -1,4 +1,4 @@
-"""The Face API over HTTP (face-api-contract §1-6): one method per operation.
+"""The Face API over HTTP (docs/emulator.md lists what it serves): one method per operation.
 
 Wire details live here (paths, query strings, JSON shapes); pacing, retries
 and error mapping live in `transport`.

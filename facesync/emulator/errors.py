@@ -1,7 +1,7 @@
 """Every error the emulator answers with: status, code and message in one place.
 
-Wording follows the Face API's error reference (face-api-contract §8); the few
-rows the contract leaves open are marked "ours". A spec is formatted with the
+Wording follows the Face API's error reference; the few rows it leaves
+open are marked "ours". A spec is formatted with the
 group kind (`{Code}` -> PersonGroup / LargePersonGroup, `{noun}` -> Person
 group / Large person group) and any named values, then raised as an
 EmulatorError, which the app turns into `{"error": {"code", "message"}}`.

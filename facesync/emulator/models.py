@@ -39,7 +39,8 @@ class Quotas:
     persons_in_all_large_groups: int
 
 
-# face-api-contract §7; "unlimited" lifts only the rate limit, the S0 quotas stay.
+# The service's limits (facesync.limits); "unlimited" lifts only the rate limit,
+# the S0 quotas stay.
 TIER_QUOTAS = {
     "free": Quotas(1_000, 1_000, 1_000, 1_000, 1_000),
     "S0": Quotas(1_000_000, 10_000, 1_000_000, 100_000_000, 1_000_000_000),

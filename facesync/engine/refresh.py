@@ -1,4 +1,4 @@
-"""What the server holds now, read with list calls (SPEC §5, issue: refresh cost).
+"""What the server holds now, read with list calls (docs/lock-and-plan.md: refresh).
 
 Per group facesync manages or the manifest names: one group GET, one training
 status GET and the person list (1,000 persons per page, each with its

@@ -1,4 +1,4 @@
-"""The lock file: read, check and write the recorded state (SPEC §3).
+"""The lock file: read, check and write the recorded state (docs/lock-and-plan.md).
 
 Deterministic bytes (sorted keys, two-space indent, trailing newline) so the
 file diffs well in Git; atomic writes so an interrupted apply never leaves a

@@ -1,4 +1,4 @@
-"""What every FaceBackend must do (face-api-contract §1-4, §8, §11), asserted
+"""What every FaceBackend must do, asserted
 through the Protocol's methods only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Keys, media types and malformed JSON on every kind of call (contract §0, §8, §9)."""
+"""Keys, media types and malformed JSON on every kind of call."""
 
 from __future__ import annotations
 

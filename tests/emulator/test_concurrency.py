@@ -1,4 +1,4 @@
-"""Writes to one person are serialised; different persons run in parallel (contract §11)."""
+"""Writes to one person are serialised; different persons run in parallel."""
 
 from __future__ import annotations
 

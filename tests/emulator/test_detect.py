@@ -1,4 +1,4 @@
-"""Face - Detect: query parameters, response shape and order (contract §5)."""
+"""Face - Detect: query parameters, response shape and order."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_detect_refuses_a_remote_url(api: Api) -> None:
     assert resp.json()["error"]["code"] == "InvalidURL"
 
 
-# ---- landmarks and attributes (contract §5) --------------------------------------------
+# ---- landmarks and attributes --------------------------------------------
 
 LANDMARKS_27 = {
     "pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight",

@@ -1,4 +1,4 @@
-"""Persisted faces: add (binary and URL bodies), get, update, delete (contract §3)."""
+"""Persisted faces: add (binary and URL bodies), get, update, delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Listing groups: sort order and start/top paging exactly as contract §1.5."""
+"""Listing groups: sort order and start/top paging exactly as the service pages them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Face - Identify: arguments, errors and real recognition on the repository's photos
-(contract §6)."""
+."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The image and face rules of Add Face and Detect (contract §3.1, §5, §7)."""
+"""The image and face rules of Add Face and Detect."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PersonGroup and LargePersonGroup: create, get, update, delete, list (contract §1, §4)."""
+"""PersonGroup and LargePersonGroup: create, get, update, delete, list."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Persons of a group: create, get, update, delete, list (contract §2)."""
+"""Persons of a group: create, get, update, delete, list."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Train and training status (contract §1.6, §1.7, §4)."""
+"""Train and training status."""
 
 from __future__ import annotations
 

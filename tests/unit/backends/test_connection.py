@@ -1,4 +1,4 @@
-"""Endpoint, key and tier resolution (SPEC §4)."""
+"""Endpoint, key and tier resolution."""
 
 from __future__ import annotations
 

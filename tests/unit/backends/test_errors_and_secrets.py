@@ -1,4 +1,4 @@
-"""Error envelopes of contract §8.1, wait parsing of §10, and the key kept out of
+"""Error envelopes, wait parsing, and the key kept out of
 everything a user or a log can see."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the HTTP client puts on the wire and how it reads answers (contract §0-4, §8)."""
+"""What the HTTP client puts on the wire and how it reads answers."""
 
 from __future__ import annotations
 
