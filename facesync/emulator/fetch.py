@@ -21,7 +21,9 @@ FETCH_TIMEOUT_SECONDS = 10
 
 
 def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
+    """localhost or a loopback address (IPv4 or IPv6, bracketed or not): the
+    only hosts the emulator fetches from, and serves without a key."""
+    host = host.strip().strip("[]").lower()
     if host == "localhost":
         return True
     try:

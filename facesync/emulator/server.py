@@ -9,7 +9,6 @@ require_vision(), never an ImportError.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 import signal
@@ -30,6 +29,7 @@ from werkzeug.serving import (
 )
 
 from facesync.emulator import vision
+from facesync.emulator.fetch import is_loopback_host
 from facesync.emulator.store import Store, StoreError
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
@@ -41,15 +41,6 @@ if TYPE_CHECKING:
 LOCK_NAME = "emulator.lock"
 STOP_GRACE_SECONDS = 10
 log = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -68,7 +59,7 @@ class EmulatorConfig:
             raise ConfigError(
                 "The emulator key must be 1 to 256 printable ASCII characters without spaces."
             )
-        if not is_loopback(self.host) and self.key is None:
+        if not is_loopback_host(self.host) and self.key is None:
             raise ConfigError(
                 f"Refusing to serve on {self.host} without a key: pass --key, or keep the"
                 " default host 127.0.0.1."
