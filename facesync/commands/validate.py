@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from facesync.commands.options import GlobalOptions
+from facesync.emulator.facepick import Rectangle, Refusal, centred_in, choose_face
 from facesync.errors import Diagnostic, ManifestError
 from facesync.manifest.model import DesiredFace, Manifest
 from facesync.manifest.paths import format_path
@@ -26,15 +27,21 @@ def run(options: GlobalOptions, *, faces: bool) -> int:
 
 
 def _check_faces(manifest: Manifest) -> None:
-    """Run the local detector on every image (needs the local extra)."""
-    from facesync.emulator.vision import find_faces, require_vision
+    """Run the local detector on every image (needs the local extra).
+
+    Each image goes through the emulator's own face-pick rule, so that validate
+    passes exactly the images an add-face call would accept.
+    """
+    from facesync.emulator.vision import analyse, require_vision
 
     require_vision()
     problems = []
     for group in manifest.groups:
         for person in group.persons:
             for face in person.faces:
-                message = _face_problem(face, find_faces(face.abs_path.read_bytes()))
+                scene = analyse(face.abs_path.read_bytes())
+                found = [box.rectangle for box in scene.boxes]
+                message = _face_problem(face, found, (scene.width, scene.height))
                 if message:
                     where = format_path(("groups", group.group_id, "persons", person.key, "faces"))
                     problems.append(Diagnostic(str(manifest.path), face.line, where, message))
@@ -42,30 +49,46 @@ def _check_faces(manifest: Manifest) -> None:
         raise ManifestError(problems)
 
 
-def _face_problem(face: DesiredFace, found: list) -> str | None:
-    if face.target_face is None:
-        if not found:
-            return f"no face detected in {face.path}; use a photo with one clear face"
-        if len(found) > 1:
-            return (
-                f"{len(found)} faces detected in {face.path}; "
-                "add targetFace: [left, top, width, height] to pick one"
-            )
+def _face_problem(
+    face: DesiredFace, found: list[Rectangle], size: tuple[int, int]
+) -> str | None:
+    """What to fix so that add-face accepts `face`, or None when it would."""
+    target = face.target_face
+    choice = choose_face(found, size, target)
+    if not isinstance(choice, Refusal):
         return None
-    left, top, width, height = face.target_face
-    inside = [
-        f for f in found
-        if _overlap(f.rectangle, (left, top, width, height)) > 0.5
-    ]
-    if not inside:
-        return f"no face detected inside targetFace {list(face.target_face)} of {face.path}"
-    return None
+    if not found:
+        if target is None:
+            return f"no face detected in {face.path}; use a photo with one clear face"
+        return (
+            f"no face detected inside targetFace {list(target)} of {face.path}: "
+            "the photo has no face at all; use a photo with one clear face"
+        )
+    if target is None:
+        return (
+            f"{len(found)} faces detected in {face.path}; "
+            "add targetFace: [left, top, width, height] to pick one "
+            f"(found faces at {_boxes(found)})"
+        )
+    if choice is Refusal.TARGET_OUTSIDE_IMAGE:  # the manifest loader normally catches this
+        return (
+            f"targetFace {list(target)} reaches outside the {size[0]}x{size[1]} image "
+            f"{face.path}: keep left + width <= {size[0]} and top + height <= {size[1]}"
+        )
+    if choice is Refusal.NO_FACE:
+        return (
+            f"no face detected inside targetFace {list(target)} of {face.path}; "
+            f"found faces at {_boxes(found)}: move targetFace so that one face's centre "
+            "lies inside it"
+        )
+    inside = [found[index] for index in centred_in(found, target)]
+    return (
+        f"{len(inside)} faces detected inside targetFace {list(target)} of {face.path}; "
+        f"found faces at {_boxes(inside)}: shrink targetFace so that only one face's "
+        "centre lies inside it"
+    )
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """The share of rectangle a that lies inside rectangle b."""
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    h = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return (w * h) / float(aw * ah) if aw and ah else 0.0
+def _boxes(rectangles: list[Rectangle]) -> str:
+    """Rectangles as the manifest writes a targetFace, ready to copy: [l, t, w, h], ..."""
+    return ", ".join(str(list(rectangle)) for rectangle in rectangles)

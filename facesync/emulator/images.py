@@ -23,7 +23,7 @@ from facesync.limits import IMAGE_FORMATS, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS, IM
 DETECTION_MAX_SIDE = 1024
 
 
-class ImageProblem(FacesyncError):
+class ImageRefused(FacesyncError):
     """An image the Face API would refuse; `spec` is the service's error for it."""
 
     def __init__(self, spec: ErrorSpec) -> None:
@@ -44,9 +44,9 @@ class Picture:
 def check_size(data: bytes) -> None:
     """The service's file size rule: 1 KB .. 6 MB."""
     if len(data) < IMAGE_MIN_BYTES:
-        raise ImageProblem(errors.IMAGE_TOO_SMALL)
+        raise ImageRefused(errors.IMAGE_TOO_SMALL)
     if len(data) > IMAGE_MAX_BYTES:
-        raise ImageProblem(errors.IMAGE_TOO_BIG)
+        raise ImageRefused(errors.IMAGE_TOO_BIG)
 
 
 def decode(data: bytes, max_side: int = DETECTION_MAX_SIDE) -> Picture:
@@ -54,21 +54,21 @@ def decode(data: bytes, max_side: int = DETECTION_MAX_SIDE) -> Picture:
     try:
         image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise ImageProblem(errors.IMAGE_UNSUPPORTED) from None
+        raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
     except Exception:  # Pillow plugins raise odd types on hostile headers
-        raise ImageProblem(errors.IMAGE_UNSUPPORTED) from None
+        raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
     with image:
         if image.format not in IMAGE_FORMATS:
-            raise ImageProblem(errors.IMAGE_UNSUPPORTED)
+            raise ImageRefused(errors.IMAGE_UNSUPPORTED)
         width, height = image.size
         if width < 1 or height < 1 or width * height > IMAGE_MAX_PIXELS:
-            raise ImageProblem(errors.IMAGE_UNSUPPORTED)
+            raise ImageRefused(errors.IMAGE_UNSUPPORTED)
         scale = min(1.0, max_side / max(width, height))
         target = (max(1, round(width * scale)), max(1, round(height * scale)))
         try:
             rgb = _load_rgb(image, target)
         except Exception:  # truncated or corrupt pixel data
-            raise ImageProblem(errors.IMAGE_UNSUPPORTED) from None
+            raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
     return Picture(width=width, height=height, rgb=rgb, scale=target[0] / width)
 
 

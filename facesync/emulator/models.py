@@ -21,7 +21,7 @@ from typing import Any
 
 from facesync.emulator import errors, validation
 from facesync.emulator.facepick import pick_face
-from facesync.emulator.images import ImageProblem, check_size
+from facesync.emulator.images import ImageRefused, check_size
 from facesync.emulator.kinds import GroupKind
 from facesync.emulator.rows import FaceRow, GroupRow, PersonRow
 from facesync.emulator.store import Store, Tx
@@ -270,7 +270,7 @@ class FaceService:
                 check_size(data)
                 scene = self.analyse(data)
                 index = pick_face(scene, target)
-            except ImageProblem as problem:
+            except ImageRefused as problem:
                 raise problem.spec.error() from None
             box = scene.boxes[index]
             embedding = scene.embedding(index)

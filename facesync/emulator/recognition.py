@@ -18,7 +18,7 @@ from typing import Any
 
 from facesync.emulator import errors, validation
 from facesync.emulator.attributes import face_attributes, parse_attributes
-from facesync.emulator.images import ImageProblem, check_size
+from facesync.emulator.images import ImageRefused, check_size
 from facesync.emulator.kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from facesync.emulator.landmarks import landmarks_27
 from facesync.emulator.store import Store
@@ -121,7 +121,7 @@ class Recognition:
         try:
             check_size(data)
             scene = self.analyse(data)
-        except ImageProblem as problem:
+        except ImageRefused as problem:
             raise problem.spec.error() from None
         return [
             self._detected(scene, index, options, data) for index in range(len(scene.boxes))

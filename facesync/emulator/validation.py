@@ -173,9 +173,3 @@ def target_face(value: str | None) -> tuple[int, int, int, int] | None:
     if width == 0 or height == 0:
         raise errors.TARGET_FACE_INVALID.error()
     return (left, top_px, width, height)
-
-
-def target_face_inside(target: tuple[int, int, int, int], width: int, height: int) -> None:
-    left, top_px, target_width, target_height = target
-    if left + target_width > width or top_px + target_height > height:
-        raise errors.TARGET_FACE_OUT_OF_RANGE.error()

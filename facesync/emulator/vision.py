@@ -175,7 +175,7 @@ _decode_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 
 def analyse(image: bytes) -> Scene:
-    """Detect the faces of an image (cached by SHA-256); raises images.ImageProblem."""
+    """Detect the faces of an image (cached by SHA-256); raises images.ImageRefused."""
     key = hashlib.sha256(image).hexdigest()
     with _cache_lock:
         if key in _cache:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facesync.emulator import errors
-from facesync.emulator.images import ImageProblem
+from facesync.emulator.images import ImageRefused
 from facesync.emulator.vision import Box
 
 
@@ -63,5 +63,5 @@ class FakeVision:
             self.calls += 1
             scene = self.scenes.get(data)
         if scene is None:
-            raise ImageProblem(errors.IMAGE_UNSUPPORTED)
+            raise ImageRefused(errors.IMAGE_UNSUPPORTED)
         return scene

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from facesync.emulator import errors
-from facesync.emulator.images import ImageProblem, check_size, decode
+from facesync.emulator.images import ImageRefused, check_size, decode
 
 PHOTOS = Path(__file__).resolve().parents[3] / "manifests" / "faces"
 
@@ -21,7 +21,7 @@ def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
 
 
 def problem(data: bytes) -> str:
-    with pytest.raises(ImageProblem) as caught:
+    with pytest.raises(ImageRefused) as caught:
         decode(data)
     return caught.value.spec.message
 
@@ -59,8 +59,8 @@ def test_large_images_are_scaled_for_detection_only() -> None:
 
 
 def test_file_size_limits() -> None:
-    with pytest.raises(ImageProblem):
+    with pytest.raises(ImageRefused):
         check_size(b"x" * 1023)
-    with pytest.raises(ImageProblem):
+    with pytest.raises(ImageRefused):
         check_size(b"x" * (6 * 1024 * 1024 + 1))
     check_size(b"x" * 1024)
