@@ -40,6 +40,7 @@ from facesync.backends.http import HttpBackend
 from facesync.engine.executor import execute
 from facesync.limits import TIER_RATES
 from facesync.plan.model import Action, Address, Change, Plan
+from facesync.plan.payloads import FaceSpec, PersonSpec
 
 REPO = Path(__file__).resolve().parent.parent
 PORTRAITS = sorted((REPO / "manifests" / "faces" / "people").glob("*/*portrait*.jpg"))
@@ -128,13 +129,7 @@ def enrolment_plan(group: str, persons: int, photos: list[bytes], folder: Path) 
             Change(
                 Address(group, key),
                 Action.CREATE,
-                data={
-                    "group_id": group,
-                    "kind": KIND,
-                    "person_key": key,
-                    "name": f"Person {p}",
-                    "user_data": f"facesync:key={key}",
-                },
+                payload=PersonSpec(group, KIND, key, f"Person {p}", f"facesync:key={key}"),
             )
         )
         for i, image in enumerate(photos[p * per_person : (p + 1) * per_person]):
@@ -145,18 +140,11 @@ def enrolment_plan(group: str, persons: int, photos: list[bytes], folder: Path) 
                 Change(
                     Address(group, key, path.name),
                     Action.CREATE,
-                    data={
-                        "group_id": group,
-                        "kind": KIND,
-                        "person_key": key,
-                        "person_id": None,
-                        "sha256": digest,
-                        "path": path.name,
-                        "abs_path": str(path),
-                        "target_face": None,
-                        "user_data": f"facesync:sha256={digest}",
-                        "detection_model": "detection_03",
-                    },
+                    payload=FaceSpec(
+                        group_id=group, kind=KIND, person_key=key, person_id=None,
+                        sha256=digest, path=path.name, abs_path=str(path), target_face=None,
+                        user_data=f"facesync:sha256={digest}", detection_model="detection_03",
+                    ),
                 )
             )
     return Plan(changes=tuple(changes))

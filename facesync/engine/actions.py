@@ -23,6 +23,17 @@ from facesync.backends.service_errors import is_busy, is_not_found, may_have_hap
 from facesync.digest import text_digest
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.plan.model import Action, Change, ResourceType
+from facesync.plan.payloads import (
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    GroupRef,
+    GroupSpec,
+    GroupUpdate,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+)
 from facesync.state.journal import (
     ADD_FACE,
     CREATE_GROUP,
@@ -137,35 +148,35 @@ def run_change(change: Change, ctx: Context) -> Outcome:
 
 
 def _create_group(change: Change, ctx: Context) -> Outcome:
-    d, api = change.data, ctx.backend
+    spec, api = change.payload_as(GroupSpec), ctx.backend
     if change.action is Action.REPLACE:
-        ctx.delete(api.delete_group, d.get("old_kind") or d["kind"], d["group_id"])
-    with ctx.intent(Intent(CREATE_GROUP, d["group_id"], d["kind"])):
+        ctx.delete(api.delete_group, spec.old_kind or spec.kind, spec.group_id)
+    with ctx.intent(Intent(CREATE_GROUP, spec.group_id, spec.kind)):
         ctx.call(
             api.create_group,
-            d["kind"],
-            d["group_id"],
-            d["name"],
-            d.get("user_data"),
-            d["recognition_model"],
+            spec.kind,
+            spec.group_id,
+            spec.name,
+            spec.user_data,
+            spec.recognition_model,
         )
         ctx.save(change, {})
     return Outcome("replaced" if change.action is Action.REPLACE else "created")
 
 
 def _update_group(change: Change, ctx: Context) -> Outcome:
-    d = change.data
-    if d.get("name") is not None or d.get("user_data") is not None:
+    update = change.payload_as(GroupUpdate)
+    if update.name is not None or update.user_data is not None:
         ctx.call(
-            ctx.backend.update_group, d["kind"], d["group_id"], d.get("name"), d.get("user_data")
+            ctx.backend.update_group, update.kind, update.group_id, update.name, update.user_data
         )
     ctx.save(change, {})
     return Outcome("updated")
 
 
 def _delete_group(change: Change, ctx: Context) -> Outcome:
-    d = change.data
-    ctx.delete(ctx.backend.delete_group, d["kind"], d["group_id"])
+    ref = change.payload_as(GroupRef)
+    ctx.delete(ctx.backend.delete_group, ref.kind, ref.group_id)
     ctx.save(change, {})
     return Outcome("deleted")
 
@@ -174,42 +185,42 @@ def _delete_group(change: Change, ctx: Context) -> Outcome:
 
 
 def _create_person(change: Change, ctx: Context) -> Outcome:
-    d, api = change.data, ctx.backend
-    if change.action is Action.REPLACE and d.get("person_id"):
-        ctx.delete(api.delete_person, d["kind"], d["group_id"], d["person_id"])
+    spec, api = change.payload_as(PersonSpec), ctx.backend
+    if change.action is Action.REPLACE and spec.person_id:
+        ctx.delete(api.delete_person, spec.kind, spec.group_id, spec.person_id)
     intent = Intent(
-        CREATE_PERSON, d["group_id"], d["kind"], person=d["person_key"],
-        name_digest=text_digest(d["name"]), user_data_digest=user_data_digest(d.get("user_data")),
-        preexisting=frozenset(d.get("preexisting") or ()),
+        CREATE_PERSON, spec.group_id, spec.kind, person=spec.person_key,
+        name_digest=text_digest(spec.name), user_data_digest=user_data_digest(spec.user_data),
+        preexisting=frozenset(spec.preexisting),
     )
     with ctx.intent(intent):
         person_id = ctx.call(
-            api.create_person, d["kind"], d["group_id"], d["name"], d.get("user_data")
+            api.create_person, spec.kind, spec.group_id, spec.name, spec.user_data
         )
         with ctx.lock:
-            ctx.person_ids[(d["group_id"], d["person_key"])] = person_id
+            ctx.person_ids[(spec.group_id, spec.person_key)] = person_id
         ctx.save(change, {"person_id": person_id})
     return Outcome(f"created (personId {person_id})")
 
 
 def _update_person(change: Change, ctx: Context) -> Outcome:
-    d = change.data
-    if d.get("name") is not None or d.get("user_data") is not None:
+    update = change.payload_as(PersonUpdate)
+    if update.name is not None or update.user_data is not None:
         ctx.call(
             ctx.backend.update_person,
-            d["kind"],
-            d["group_id"],
-            d["person_id"],
-            d.get("name"),
-            d.get("user_data"),
+            update.kind,
+            update.group_id,
+            update.person_id,
+            update.name,
+            update.user_data,
         )
     ctx.save(change, {})
     return Outcome("updated")
 
 
 def _delete_person(change: Change, ctx: Context) -> Outcome:
-    d = change.data
-    ctx.delete(ctx.backend.delete_person, d["kind"], d["group_id"], d["person_id"])
+    ref = change.payload_as(PersonRef)
+    ctx.delete(ctx.backend.delete_person, ref.kind, ref.group_id, ref.person_id)
     ctx.save(change, {})
     return Outcome("deleted")
 
@@ -218,29 +229,28 @@ def _delete_person(change: Change, ctx: Context) -> Outcome:
 
 
 def _add_face(change: Change, ctx: Context) -> Outcome:
-    d, api = change.data, ctx.backend
-    person_id = _person_id(change, ctx)
+    spec, api = change.payload_as(FaceSpec), ctx.backend
+    person_id = _person_id(change, spec, ctx)
     image = read_image(change)
-    old = d.get("old_persisted_face_id") if change.action is Action.REPLACE else None
+    old = spec.old_persisted_face_id if change.action is Action.REPLACE else None
     if old:
-        ctx.delete(api.delete_face, d["kind"], d["group_id"], person_id, old)
+        ctx.delete(api.delete_face, spec.kind, spec.group_id, person_id, old)
         ctx.save(change, {})  # the old face is gone: the lock forgets it now
-    target = d.get("target_face")
     intent = Intent(
-        ADD_FACE, d["group_id"], d["kind"], person=d["person_key"], person_id=person_id,
-        sha256=d["sha256"], user_data_digest=user_data_digest(d.get("user_data")),
-        preexisting=frozenset(d.get("preexisting") or ()),
+        ADD_FACE, spec.group_id, spec.kind, person=spec.person_key, person_id=person_id,
+        sha256=spec.sha256, user_data_digest=user_data_digest(spec.user_data),
+        preexisting=frozenset(spec.preexisting),
     )
     with ctx.intent(intent):
         face_id = ctx.call(
             api.add_face,
-            d["kind"],
-            d["group_id"],
+            spec.kind,
+            spec.group_id,
             person_id,
             image,
-            user_data=d.get("user_data"),
-            target_face=tuple(target) if target is not None else None,
-            detection_model=d.get("detection_model"),
+            user_data=spec.user_data,
+            target_face=spec.target_face,
+            detection_model=spec.detection_model,
         )
         ctx.save(change, {"persisted_face_id": face_id})
     verb = "replaced" if change.action is Action.REPLACE else "added"
@@ -248,23 +258,23 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
 
 
 def _update_face(change: Change, ctx: Context) -> Outcome:
-    d = change.data
+    update = change.payload_as(FaceUpdate)
     ctx.call(
         ctx.backend.update_face,
-        d["kind"],
-        d["group_id"],
-        d["person_id"],
-        d["persisted_face_id"],
-        d["user_data"],
+        update.kind,
+        update.group_id,
+        update.person_id,
+        update.persisted_face_id,
+        update.user_data,
     )
     ctx.save(change, {})
     return Outcome("updated")
 
 
 def _delete_face(change: Change, ctx: Context) -> Outcome:
-    d = change.data
+    ref = change.payload_as(FaceRef)
     ctx.delete(
-        ctx.backend.delete_face, d["kind"], d["group_id"], d["person_id"], d["persisted_face_id"]
+        ctx.backend.delete_face, ref.kind, ref.group_id, ref.person_id, ref.persisted_face_id
     )
     ctx.save(change, {})
     return Outcome("deleted")
@@ -272,29 +282,29 @@ def _delete_face(change: Change, ctx: Context) -> Outcome:
 
 def read_image(change: Change) -> bytes:
     """The face's bytes, refused if they are not the bytes the plan saw."""
-    d = change.data
-    path = Path(d["abs_path"])
+    spec = change.payload_as(FaceSpec)
+    path = Path(spec.abs_path)
     try:
         image = path.read_bytes()
     except OSError as exc:
         raise FacesyncError(
-            f"{change.address}: cannot read {d.get('path', path)}: {exc.strerror or exc}; "
+            f"{change.address}: cannot read {spec.path}: {exc.strerror or exc}; "
             "restore the file or plan again"
         ) from None
-    if hashlib.sha256(image).hexdigest() != d["sha256"]:
+    if hashlib.sha256(image).hexdigest() != spec.sha256:
         raise PlanError(
-            f"{change.address}: {d.get('path', path)} changed since the plan was made; "
+            f"{change.address}: {spec.path} changed since the plan was made; "
             "run facesync plan again"
         )
     return image
 
 
-def _person_id(change: Change, ctx: Context) -> str:
-    d = change.data
-    person_id = d.get("person_id")
+def _person_id(change: Change, spec: FaceSpec, ctx: Context) -> str:
+    """The person's id: the plan's, or the one its create got earlier in this apply."""
+    person_id = spec.person_id
     if not person_id:
         with ctx.lock:
-            person_id = ctx.person_ids.get((d["group_id"], d["person_key"]))
+            person_id = ctx.person_ids.get((spec.group_id, spec.person_key))
     if not person_id:
         raise PlanError(f"{change.address}: the plan does not say which person to add it to")
     return person_id

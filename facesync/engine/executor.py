@@ -179,12 +179,12 @@ class _Run:
             self._fatal(i, exc)
             return
         if outcome.training is not None:
-            self.report.training[change.data["group_id"]] = outcome.training
+            self.report.training[change.payload.group_id] = outcome.training
         self._settle(i, SUCCEEDED, outcome.detail)
 
     def _failed(self, i: int, change: Change, exc: FacesyncError) -> None:
         if isinstance(exc, TrainingError):
-            self.report.training[change.data["group_id"]] = exc.info
+            self.report.training[change.payload.group_id] = exc.info
         if fails_everything(exc):
             self._halt()  # every other call would fail the same way
         if isinstance(exc, ApiError) and not isinstance(exc, ApiUnreachableError):

@@ -14,12 +14,12 @@ so at most one call per person is in flight, which the API requires.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from facesync.plan.model import Action, Change, ResourceType
+from facesync.plan.payloads import MEMBER_PAYLOADS
 
 Lane = tuple[str, str]  # (group id, person key)
 
@@ -66,24 +66,6 @@ class ExecutionGraph:
             for dep in node.waits_for:
                 out[dep].append(node.index)
         return {i: tuple(sorted(out.get(i, ()))) for i in range(len(self.nodes))}
-
-    def order(self) -> list[int]:
-        """One valid sequential order: by priority among whatever is ready."""
-        waiting = {n.index: len(n.waits_for) for n in self.nodes}
-        followers = self.dependents()
-        ready = [(n.priority, n.index) for n in self.nodes if not n.waits_for]
-        heapq.heapify(ready)
-        done: list[int] = []
-        while ready:
-            _, i = heapq.heappop(ready)
-            done.append(i)
-            for j in followers[i]:
-                waiting[j] -= 1
-                if waiting[j] == 0:
-                    heapq.heappush(ready, (self.nodes[j].priority, j))
-        if len(done) != len(self.nodes):
-            raise ValueError("the plan's changes depend on each other in a cycle")
-        return done
 
 
 def build_graph(changes: Sequence[Change]) -> ExecutionGraph:
@@ -185,8 +167,12 @@ def _priority(change: Change) -> int:
 
 
 def _group_of(change: Change) -> str:
-    return str(change.data.get("group_id") or change.address.group)
+    return change.payload.group_id or change.address.group
 
 
 def _lane_of(change: Change) -> Lane:
-    return (_group_of(change), str(change.data.get("person_key") or change.address.person))
+    """The person a member change belongs to: its payload's key (an unrecorded
+    duplicate's address may show a server id instead)."""
+    payload = change.payload
+    key = payload.person_key if isinstance(payload, MEMBER_PAYLOADS) else None
+    return (_group_of(change), key or str(change.address.person))

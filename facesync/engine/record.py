@@ -16,7 +16,22 @@ from typing import Any
 
 from facesync.digest import text_digest
 from facesync.errors import PlanError
-from facesync.plan.model import Action, Change, LockUpdate, Plan, ResourceType
+from facesync.plan.model import Action, Change, LockAction, LockUpdate, Plan, ResourceType
+from facesync.plan.payloads import (
+    AdoptFace,
+    AdoptGroup,
+    AdoptPerson,
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    Forget,
+    GroupSpec,
+    GroupUpdate,
+    Move,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+)
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 # A training that has started includes every change made before it; only a
@@ -33,7 +48,7 @@ def record(state: LockState, change: Change, result: dict[str, Any]) -> LockStat
     """
     kind = change.address.type
     if change.action is Action.TRAIN:
-        return _set_training(state, change.data["group_id"], result["status"])
+        return _set_training(state, change.payload.group_id, result["status"])
     if kind is ResourceType.GROUP:
         return _record_group(state, change)
     if kind is ResourceType.PERSON:
@@ -42,27 +57,27 @@ def record(state: LockState, change: Change, result: dict[str, Any]) -> LockStat
 
 
 def _record_group(state: LockState, change: Change) -> LockState:
-    d = change.data
-    group_id = d["group_id"]
+    group_id = change.payload.group_id
     if change.action is Action.DELETE:
         return _without_group(state, group_id)
     if change.action is Action.UPDATE:
+        update = change.payload_as(GroupUpdate)
         group = _group(state, group_id, change)
-        updates: dict[str, Any] = {}
-        if d.get("name") is not None:
-            updates["name_digest"] = text_digest(d["name"])
-        if d.get("user_data") is not None:
-            updates["user_data_digest"] = text_digest(d["user_data"])
-        return _put_group(state, replace(group, **updates))
+        if update.name is not None:
+            group = replace(group, name_digest=text_digest(update.name) or "")
+        if update.user_data is not None:
+            group = replace(group, user_data_digest=text_digest(update.user_data))
+        return _put_group(state, group)
     # create or replace: a new, empty, never trained group (old ids are gone)
+    spec = change.payload_as(GroupSpec)
     return _put_group(
         state,
         LockedGroup(
             group_id=group_id,
-            kind=d["kind"],
-            recognition_model=d["recognition_model"],
-            name_digest=text_digest(d["name"]) or "",
-            user_data_digest=text_digest(d.get("user_data")),
+            kind=spec.kind,
+            recognition_model=spec.recognition_model,
+            name_digest=text_digest(spec.name) or "",
+            user_data_digest=text_digest(spec.user_data),
             training_status=None,
             needs_training=True,
         ),
@@ -70,62 +85,65 @@ def _record_group(state: LockState, change: Change) -> LockState:
 
 
 def _record_person(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
-    d = change.data
-    group = _group(state, d["group_id"], change)
-    key = d["person_key"]
-    if d.get("unrecorded"):  # a duplicate or orphan the lock never knew: only training
-        return _put_group(state, replace(group, needs_training=True))
+    group = _group(state, change.payload.group_id, change)
     if change.action is Action.DELETE:
-        persons = tuple(p for p in group.persons if p.key != key)
+        ref = change.payload_as(PersonRef)
+        if ref.unrecorded:  # a duplicate or orphan the lock never knew: only training
+            return _put_group(state, replace(group, needs_training=True))
+        persons = tuple(p for p in group.persons if p.key != ref.person_key)
         return _put_group(state, replace(group, persons=persons, needs_training=True))
     if change.action is Action.UPDATE:
-        person = _person(group, key, change)
-        updates: dict[str, Any] = {}
-        if d.get("name") is not None:
-            updates["name_digest"] = text_digest(d["name"])
-        if d.get("user_data") is not None:
-            updates["user_data_digest"] = text_digest(d["user_data"])
-        return _put_person(state, group, replace(person, **updates), train=False)
+        update = change.payload_as(PersonUpdate)
+        person = _person(group, update.person_key, change)
+        if update.name is not None:
+            person = replace(person, name_digest=text_digest(update.name) or "")
+        if update.user_data is not None:
+            person = replace(person, user_data_digest=text_digest(update.user_data))
+        return _put_person(state, group, person, train=False)
     # create (also of a person deleted on the server): its old faces are gone
+    spec = change.payload_as(PersonSpec)
     person = LockedPerson(
-        key=key,
+        key=spec.person_key,
         person_id=result["person_id"],
-        name_digest=text_digest(d["name"]) or "",
-        user_data_digest=text_digest(d.get("user_data")),
+        name_digest=text_digest(spec.name) or "",
+        user_data_digest=text_digest(spec.user_data),
     )
     return _put_person(state, group, person, train=True)
 
 
 def _record_face(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
-    d = change.data
-    group = _group(state, d["group_id"], change)
-    if d.get("unrecorded"):  # a duplicate or orphan the lock never knew: only training
-        return _put_group(state, replace(group, needs_training=True))
-    person = _person(group, d["person_key"], change)
-    sha = d["sha256"]
+    group = _group(state, change.payload.group_id, change)
+    if change.action is Action.DELETE:
+        ref = change.payload_as(FaceRef)
+        if ref.unrecorded:  # a duplicate or orphan the lock never knew: only training
+            return _put_group(state, replace(group, needs_training=True))
+        person = _person(group, ref.person_key, change)
+        kept = tuple(f for f in person.faces if f.sha256 != ref.sha256)
+        return _put_person(state, group, replace(person, faces=kept), train=True)
     if change.action is Action.UPDATE:
-        face = person.face(sha)
+        update = change.payload_as(FaceUpdate)
+        person = _person(group, update.person_key, change)
+        face = person.face(update.sha256)
         if face is None:
             raise PlanError(f"{change.address}: the lock does not record this face; plan again")
-        digest = text_digest(d["user_data"])
-        face = replace(face, user_data_digest=digest, path=d.get("path", face.path))
-        return _put_person(state, group, _with_face(person, face), train=False)
-    # delete, create, replace: drop the old face(s) first
-    gone = {sha, d.get("old_sha256")}
-    kept = tuple(f for f in person.faces if f.sha256 not in gone)
-    person = replace(person, faces=kept)
+        face = replace(face, user_data_digest=text_digest(update.user_data), path=update.path)
+        return _put_person(state, group, person.with_face(face), train=False)
+    # create, replace: drop the old face(s) first
+    spec = change.payload_as(FaceSpec)
+    person = _person(group, spec.person_key, change)
+    gone = {spec.sha256, spec.old_sha256}
+    person = replace(person, faces=tuple(f for f in person.faces if f.sha256 not in gone))
     new_id = result.get("persisted_face_id")
-    if change.action is not Action.DELETE and new_id:
-        target = d.get("target_face")
+    if new_id:
         face = LockedFace(
-            sha256=sha,
-            path=d["path"],
+            sha256=spec.sha256,
+            path=spec.path,
             persisted_face_id=new_id,
-            target_face=tuple(target) if target is not None else None,  # type: ignore[arg-type]
-            detection_model=d["detection_model"],
-            user_data_digest=text_digest(d.get("user_data")),
+            target_face=spec.target_face,
+            detection_model=spec.detection_model,
+            user_data_digest=text_digest(spec.user_data),
         )
-        person = _with_face(person, face)
+        person = person.with_face(face)
     return _put_person(state, group, person, train=True)
 
 
@@ -156,73 +174,73 @@ def finish(state: LockState, plan: Plan) -> LockState:
     Adoptions that `begin` recorded are not recorded again."""
     state = begin(state, plan)
     for update in plan.lock_updates:
-        if update.action != "adopt":
+        if update.action is not LockAction.ADOPT:
             state = _apply_lock_update(state, update)
     return state
 
 
 def _adopt(state: LockState, update: LockUpdate) -> LockState:
     """Record an adopted object unless the lock already has it (idempotent)."""
-    d = update.data
-    group = state.group(d["group_id"])
-    if d.get("person_key") is None:
+    adopted = update.payload
+    group = state.group(adopted.group_id)
+    if isinstance(adopted, AdoptGroup):
         if group is not None:
             return state
         return _put_group(state, LockedGroup(
-            group_id=d["group_id"], kind=d["kind"], recognition_model=d["recognition_model"],
-            name_digest=d["name_digest"], user_data_digest=d.get("user_data_digest"),
-            training_status=d.get("training_status"), needs_training=True,
+            group_id=adopted.group_id, kind=adopted.kind,
+            recognition_model=adopted.recognition_model, name_digest=adopted.name_digest,
+            user_data_digest=adopted.user_data_digest,
+            training_status=adopted.training_status, needs_training=True,
         ))
     if group is None:
         return state
-    person = group.person(d["person_key"])
-    if d.get("sha256") is None:
-        if person is not None and person.person_id == d["person_id"]:
+    if isinstance(adopted, AdoptPerson):
+        person = group.person(adopted.person_key)
+        if person is not None and person.person_id == adopted.person_id:
             return state
-        adopted = LockedPerson(
-            key=d["person_key"], person_id=d["person_id"], name_digest=d["name_digest"],
-            user_data_digest=d.get("user_data_digest"),
-        )
-        return _put_person(state, group, adopted, train=True)
+        return _put_person(state, group, LockedPerson(
+            key=adopted.person_key, person_id=adopted.person_id,
+            name_digest=adopted.name_digest, user_data_digest=adopted.user_data_digest,
+        ), train=True)
+    face_adopted = update.payload_as(AdoptFace)
+    person = group.person(face_adopted.person_key)
     if person is None:
         return state
-    face = person.face(d["sha256"])
-    if face is not None and face.persisted_face_id == d["persisted_face_id"]:
+    face = person.face(face_adopted.sha256)
+    if face is not None and face.persisted_face_id == face_adopted.persisted_face_id:
         return state
-    target = d.get("target_face")
     adopted_face = LockedFace(
-        sha256=d["sha256"], path=d["path"], persisted_face_id=d["persisted_face_id"],
-        target_face=tuple(target) if target is not None else None,  # type: ignore[arg-type]
-        detection_model=d["detection_model"], user_data_digest=d.get("user_data_digest"),
+        sha256=face_adopted.sha256, path=face_adopted.path,
+        persisted_face_id=face_adopted.persisted_face_id,
+        target_face=face_adopted.target_face, detection_model=face_adopted.detection_model,
+        user_data_digest=face_adopted.user_data_digest,
     )
-    return _put_person(state, group, _with_face(person, adopted_face), train=True)
+    return _put_person(state, group, person.with_face(adopted_face), train=True)
 
 
 def _apply_lock_update(state: LockState, update: LockUpdate) -> LockState:
-    d = update.data
-    group = state.group(d["group_id"])
+    """A move or a forget; what the lock no longer records is skipped."""
+    payload = update.payload
+    if not isinstance(payload, (Move, Forget)):
+        return state
+    group = state.group(payload.group_id)
     if group is None:
         return state
-    person_key = d.get("person_key")
-    if person_key is None:  # a group
-        return _without_group(state, group.group_id) if update.action == "forget" else state
-    person = group.person(person_key)
+    if payload.person_key is None:  # a group
+        return _without_group(state, group.group_id)
+    person = group.person(payload.person_key)
     if person is None:
         return state
-    sha = d.get("sha256")
-    if sha is None:  # a person
-        if update.action != "forget":
-            return state
-        return _put_group(
-            state, replace(group, persons=tuple(p for p in group.persons if p.key != person_key))
-        )
-    face = person.face(sha)
+    if payload.sha256 is None:  # a person
+        persons = tuple(p for p in group.persons if p.key != person.key)
+        return _put_group(state, replace(group, persons=persons))
+    face = person.face(payload.sha256)
     if face is None:
         return state
-    if update.action == "move":
-        return _put_person(state, group, _with_face(person, replace(face, path=d["path"])),
+    if isinstance(payload, Move):
+        return _put_person(state, group, person.with_face(replace(face, path=payload.path)),
                            train=False)
-    faces = tuple(f for f in person.faces if f.sha256 != sha)
+    faces = tuple(f for f in person.faces if f.sha256 != face.sha256)
     return _put_person(state, group, replace(person, faces=faces), train=False)
 
 
@@ -267,7 +285,3 @@ def _put_person(
     )
     return _put_group(state, group)
 
-
-def _with_face(person: LockedPerson, face: LockedFace) -> LockedPerson:
-    others = tuple(f for f in person.faces if f.sha256 != face.sha256)
-    return replace(person, faces=_sorted(others + (face,), lambda f: f.sha256))

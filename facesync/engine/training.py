@@ -12,6 +12,7 @@ from facesync.backends.service_errors import is_not_trained
 from facesync.engine.actions import Context, Outcome
 from facesync.errors import ApiError
 from facesync.plan.model import Change
+from facesync.plan.payloads import TrainSpec
 
 FIRST_POLL = 0.2
 POLL_GROWTH = 1.5
@@ -21,7 +22,8 @@ FINISHED = ("succeeded", "failed")
 
 def run_training(change: Change, ctx: Context) -> Outcome:
     """Start training; record and report how it ended (or that it runs on)."""
-    kind, group_id = change.data["kind"], change.data["group_id"]
+    spec = change.payload_as(TrainSpec)
+    kind, group_id = spec.kind, spec.group_id
     ctx.call(ctx.backend.train_group, kind, group_id)
     if not ctx.wait:
         info = TrainingInfo("running")

@@ -21,7 +21,8 @@ from facesync.digest import text_digest
 from facesync.limits import PERSON_KEY_RE
 from facesync.manifest.model import DesiredGroup, DesiredPerson
 from facesync.plan.diff_members import Collector
-from facesync.plan.model import Action, Address, LockUpdate
+from facesync.plan.model import Action, Address, LockAction, LockUpdate
+from facesync.plan.payloads import AdoptFace, AdoptGroup, AdoptPerson, FaceRef, PersonRef
 from facesync.state.journal import Intent, claimed_face_sha, claimed_person_key, intends_group
 from facesync.state.model import (
     LockedFace,
@@ -32,7 +33,6 @@ from facesync.state.model import (
 )
 
 LEFT = "left by an interrupted apply"
-ADOPT = "adopt"
 
 
 def adopt_group(
@@ -58,12 +58,12 @@ def adopt_group(
     )
     out.adopted_groups.add((want.kind, want.group_id))
     out.lock_updates.append(LockUpdate(
-        Address(want.group_id), ADOPT, "adopt the group an interrupted apply created",
-        {
-            "group_id": group.group_id, "kind": group.kind,
-            "recognition_model": group.recognition_model, "name_digest": group.name_digest,
-            "user_data_digest": group.user_data_digest, "training_status": group.training_status,
-        },
+        Address(want.group_id), LockAction.ADOPT, "adopt the group an interrupted apply created",
+        AdoptGroup(
+            group_id=group.group_id, kind=group.kind,
+            recognition_model=group.recognition_model, name_digest=group.name_digest,
+            user_data_digest=group.user_data_digest, training_status=group.training_status,
+        ),
     ))
     return group
 
@@ -114,12 +114,12 @@ def _adopt_person(out: Collector, want: DesiredGroup, key: str, p: ObservedPerso
         user_data_digest=text_digest(p.user_data),
     )
     out.lock_updates.append(LockUpdate(
-        Address(want.group_id, key), ADOPT, f"adopt personId {p.person_id} {LEFT}",
-        {
-            "group_id": want.group_id, "kind": want.kind, "person_key": key,
-            "person_id": p.person_id, "name_digest": person.name_digest,
-            "user_data_digest": person.user_data_digest,
-        },
+        Address(want.group_id, key), LockAction.ADOPT, f"adopt personId {p.person_id} {LEFT}",
+        AdoptPerson(
+            group_id=want.group_id, kind=want.kind, person_key=key,
+            person_id=p.person_id, name_digest=person.name_digest,
+            user_data_digest=person.user_data_digest,
+        ),
     ))
     return person
 
@@ -133,10 +133,10 @@ def _delete_person(out: Collector, want: DesiredGroup, key: str, p: ObservedPers
     # A marker can name any text; an address needs a valid key.
     shown = key if PERSON_KEY_RE.fullmatch(key) else p.person_id
     out.claimed.add(p.person_id)
-    out.add(Address(want.group_id, shown), Action.DELETE, {
-        "group_id": want.group_id, "kind": want.kind, "person_key": key,
-        "person_id": p.person_id, "unrecorded": True,
-    }, reason, before={"personId": p.person_id, "name": p.name})
+    out.add(Address(want.group_id, shown), Action.DELETE, PersonRef(
+        group_id=want.group_id, kind=want.kind, person_key=key,
+        person_id=p.person_id, unrecorded=True,
+    ), reason, before={"personId": p.person_id, "name": p.name})
 
 
 # --- faces --------------------------------------------------------------------------------
@@ -168,17 +168,16 @@ def _adopt_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, perso
                 target_face=wanted.target_face, detection_model=wanted.detection_model,
                 user_data_digest=text_digest(read[face_id]),
             )
-            person = _with_face(person, face)
+            person = person.with_face(face)
             out.lock_updates.append(LockUpdate(
-                Address(group.group_id, want.key, wanted.path), ADOPT,
+                Address(group.group_id, want.key, wanted.path), LockAction.ADOPT,
                 f"adopt persistedFaceId {face_id} {LEFT}",
-                {
-                    "group_id": group.group_id, "kind": group.kind, "person_key": want.key,
-                    "sha256": sha, "path": wanted.path, "persisted_face_id": face_id,
-                    "target_face": list(face.target_face) if face.target_face else None,
-                    "detection_model": face.detection_model,
-                    "user_data_digest": face.user_data_digest,
-                },
+                AdoptFace(
+                    group_id=group.group_id, kind=group.kind, person_key=want.key,
+                    sha256=sha, path=wanted.path, persisted_face_id=face_id,
+                    target_face=face.target_face, detection_model=face.detection_model,
+                    user_data_digest=face.user_data_digest,
+                ),
             ))
         for extra in ids:
             _delete_face(out, group, person, extra, sha, wanted.path if wanted else None)
@@ -192,13 +191,8 @@ def _delete_face(out: Collector, group: DesiredGroup, person: LockedPerson, face
     else:
         reason = f"image not in the manifest, {LEFT}"
     out.claimed.add(face_id)
-    out.add(Address(group.group_id, person.key, face_id), Action.DELETE, {
-        "group_id": group.group_id, "kind": group.kind, "person_key": person.key,
-        "person_id": person.person_id, "sha256": sha, "persisted_face_id": face_id,
-        "path": face_id, "unrecorded": True,
-    }, reason, before={"sha256": sha, "persistedFaceId": face_id})
-
-
-def _with_face(person: LockedPerson, face: LockedFace) -> LockedPerson:
-    others = tuple(f for f in person.faces if f.sha256 != face.sha256)
-    return replace(person, faces=tuple(sorted(others + (face,), key=lambda f: f.sha256)))
+    out.add(Address(group.group_id, person.key, face_id), Action.DELETE, FaceRef(
+        group_id=group.group_id, kind=group.kind, person_key=person.key,
+        person_id=person.person_id, sha256=sha, persisted_face_id=face_id,
+        path=face_id, unrecorded=True,
+    ), reason, before={"sha256": sha, "persistedFaceId": face_id})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from facesync.plan.model import Action, Plan, ResourceType
+from facesync.plan.model import Action, LockAction, Plan, ResourceType
 from facesync.state.model import LockState
 
 _WIPES_GROUP = (Action.DELETE, Action.REPLACE)
@@ -62,7 +62,7 @@ def _emptied_groups(plan: Plan, lock: LockState) -> dict[str, int]:
     forgotten = {
         (u.address.group, u.address.person)
         for u in plan.lock_updates
-        if u.action == "forget" and u.address.type is ResourceType.PERSON
+        if u.action is LockAction.FORGET and u.address.type is ResourceType.PERSON
     }
     emptied = {}
     for group_id, keys in deleted.items():

@@ -12,12 +12,11 @@ compared with the lock alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from facesync.digest import text_digest
 from facesync.errors import PlanError
 from facesync.manifest.model import DesiredGroup, Manifest
-from facesync.plan.adopt import ADOPT, adopt_group, adopt_members
+from facesync.plan.adopt import adopt_group, adopt_members
 from facesync.plan.diff_members import (
     DRIFT,
     GONE,
@@ -30,7 +29,16 @@ from facesync.plan.diff_members import (
     same_text,
     unmanaged_persons,
 )
-from facesync.plan.model import Action, Address, Change, Plan, ResourceType, Unmanaged
+from facesync.plan.model import (
+    Action,
+    Address,
+    Change,
+    LockAction,
+    Plan,
+    ResourceType,
+    Unmanaged,
+)
+from facesync.plan.payloads import Forget, GroupRef, GroupSpec, GroupUpdate, TrainSpec
 from facesync.state.journal import Intent
 from facesync.state.model import LockedGroup, LockState, ObservedGroup, ObservedState
 
@@ -71,11 +79,11 @@ def diff(
     _unmanaged_groups(out, lock)
     changes = _narrow(out.changes, targets)
     adopted = {u.address.group for u in out.lock_updates
-               if u.action == ADOPT and _kept(u.address, targets)}
+               if u.action is LockAction.ADOPT and _kept(u.address, targets)}
     changes += _trainings(changes, manifest, lock, observed, targets, adopted)
     changes.sort(key=_order)
     updates = sorted((u for u in out.lock_updates if _kept(u.address, targets)),
-                     key=lambda u: (u.address.sort_key, u.action))
+                     key=lambda u: (u.address.sort_key, u.action.value))
     unmanaged = sorted(
         (u for u in out.unmanaged if _kept_unmanaged(u, targets)),
         key=lambda u: (u.address, u.description),
@@ -84,7 +92,6 @@ def diff(
         changes=tuple(changes),
         unmanaged=tuple(unmanaged),
         warnings=tuple(_warnings(changes, observed, unmanaged_counts)),
-        lock_only=tuple(str(u) for u in updates),
         manifest_digest=manifest.digest,
         lock_serial=lock.serial,
         endpoint=lock.endpoint,
@@ -104,11 +111,10 @@ def _stays(want: DesiredGroup, have: LockedGroup, seen: ObservedGroup | None) ->
 
 def _removed_group(out: Collector, have: LockedGroup, seen: ObservedGroup | None) -> None:
     address = Address(have.group_id)
-    data = {"group_id": have.group_id, "kind": have.kind}
     if out.refreshed and seen is None:
-        out.forget(address, data, GONE)
+        out.forget(address, Forget(have.group_id, have.kind), GONE)
         return
-    out.add(address, Action.DELETE, data, REMOVED,
+    out.add(address, Action.DELETE, GroupRef(have.group_id, have.kind), REMOVED,
             before={"kind": have.kind, "recognitionModel": have.recognition_model})
 
 
@@ -160,19 +166,19 @@ def _forced_replacement(want: DesiredGroup, have: LockedGroup, seen: ObservedGro
 def _create_group(out: Collector, want: DesiredGroup, action: Action, reason: str = "",
                   have: LockedGroup | None = None) -> None:
     """Create (or replace) the group and everything under it."""
-    data: dict[str, Any] = {
-        "group_id": want.group_id,
-        "kind": want.kind,
-        "name": want.name,
-        "user_data": want.user_data,
-        "recognition_model": want.recognition_model,
-    }
+    spec = GroupSpec(
+        group_id=want.group_id,
+        kind=want.kind,
+        name=want.name,
+        user_data=want.user_data,
+        recognition_model=want.recognition_model,
+        old_kind=have.kind if have is not None else None,
+    )
     before = None
     if have is not None:
-        data["old_kind"] = have.kind
         before = {"kind": have.kind, "recognitionModel": have.recognition_model}
     after = {"name": want.name, "kind": want.kind, "recognitionModel": want.recognition_model}
-    out.add(Address(want.group_id), action, data, reason, before, after)
+    out.add(Address(want.group_id), action, spec, reason, before, after)
     for person in want.persons:
         create_person(out, want, person)
 
@@ -195,12 +201,12 @@ def _update_group(out: Collector, want: DesiredGroup, have: LockedGroup,
         want.name if name_changed else None, old_name,
         (old_digest, text_digest(new_data)) if data_changed else None,
     )
-    out.add(Address(want.group_id), Action.UPDATE, {
-        "group_id": want.group_id,
-        "kind": want.kind,
-        "name": want.name if name_changed else None,
-        "user_data": new_data if data_changed else None,
-    }, reason, before, after)
+    out.add(Address(want.group_id), Action.UPDATE, GroupUpdate(
+        group_id=want.group_id,
+        kind=want.kind,
+        name=want.name if name_changed else None,
+        user_data=new_data if data_changed else None,
+    ), reason, before, after)
 
 
 def _unmanaged_groups(out: Collector, lock: LockState) -> None:
@@ -233,7 +239,7 @@ def _trainings(changes: list[Change], manifest: Manifest, lock: LockState,
             trains.append(Change(
                 Address(want.group_id), Action.TRAIN, reason,
                 before={"trainingStatus": status}, after=None,
-                data={"group_id": want.group_id, "kind": want.kind},
+                payload=TrainSpec(want.group_id, want.kind),
             ))
     return trains
 

@@ -7,13 +7,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from facesync.digest import text_digest
 from facesync.manifest.model import DesiredFace, DesiredGroup, DesiredPerson
 from facesync.markers import face_user_data, person_key_from_marker, person_user_data
-from facesync.plan.model import Action, Address, Change, LockUpdate, Unmanaged
+from facesync.plan.model import Action, Address, Change, LockAction, LockUpdate, Unmanaged
+from facesync.plan.payloads import (
+    ChangePayload,
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    Forget,
+    Move,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+)
 from facesync.state.model import (
     LockedFace,
     LockedGroup,
@@ -45,12 +56,12 @@ class Collector:
     def refreshed(self) -> bool:
         return self.observed is not None
 
-    def add(self, address: Address, action: Action, data: dict[str, Any], reason: str = "",
+    def add(self, address: Address, action: Action, payload: ChangePayload, reason: str = "",
             before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
-        self.changes.append(Change(address, action, reason, before, after, data))
+        self.changes.append(Change(address, action, reason, before, after, payload=payload))
 
-    def forget(self, address: Address, data: dict[str, Any], description: str = GONE) -> None:
-        self.lock_updates.append(LockUpdate(address, "forget", description, data))
+    def forget(self, address: Address, payload: Forget, description: str = GONE) -> None:
+        self.lock_updates.append(LockUpdate(address, LockAction.FORGET, description, payload))
 
 
 def quoted(text: str | None) -> str:
@@ -74,14 +85,14 @@ def create_person(out: Collector, group: DesiredGroup, person: DesiredPerson,
     """A new person (or one lost on the server) and all its faces. `preexisting`:
     persons already there with the same name and userData (never taken for ours)."""
     address = Address(group.group_id, person.key)
-    out.add(address, Action.CREATE, {
-        "group_id": group.group_id,
-        "kind": group.kind,
-        "person_key": person.key,
-        "name": person.name,
-        "user_data": person_user_data(person.key, person.user_data),
-        "preexisting": sorted(preexisting),
-    }, reason, after={"name": person.name})
+    out.add(address, Action.CREATE, PersonSpec(
+        group_id=group.group_id,
+        kind=group.kind,
+        person_key=person.key,
+        name=person.name,
+        user_data=person_user_data(person.key, person.user_data),
+        preexisting=tuple(sorted(preexisting)),
+    ), reason, after={"name": person.name})
     for face in person.faces:
         create_face(out, group, person, face, None)
 
@@ -89,26 +100,26 @@ def create_person(out: Collector, group: DesiredGroup, person: DesiredPerson,
 def create_face(out: Collector, group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
                 person_id: str | None, reason: str = "", preexisting: Sequence[str] = ()) -> None:
     out.add(Address(group.group_id, person.key, face.path), Action.CREATE,
-            face_data(group, person, face, person_id, preexisting), reason, after=face_view(face))
+            face_spec(group, person, face, person_id, preexisting), reason, after=face_view(face))
 
 
-def face_data(group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
-              person_id: str | None, preexisting: Sequence[str] = ()) -> dict[str, Any]:
+def face_spec(group: DesiredGroup, person: DesiredPerson, face: DesiredFace,
+              person_id: str | None, preexisting: Sequence[str] = ()) -> FaceSpec:
     """What the executor needs to add a face; `preexisting`: faces already on the
     person with the same userData (never taken for ours)."""
-    return {
-        "group_id": group.group_id,
-        "kind": group.kind,
-        "person_key": person.key,
-        "person_id": person_id,
-        "sha256": face.sha256,
-        "path": face.path,
-        "abs_path": str(face.abs_path),
-        "target_face": list(face.target_face) if face.target_face is not None else None,
-        "user_data": face_user_data(face.sha256, face.user_data),
-        "detection_model": face.detection_model,
-        "preexisting": sorted(preexisting),
-    }
+    return FaceSpec(
+        group_id=group.group_id,
+        kind=group.kind,
+        person_key=person.key,
+        person_id=person_id,
+        sha256=face.sha256,
+        path=face.path,
+        abs_path=str(face.abs_path),
+        target_face=face.target_face,
+        user_data=face_user_data(face.sha256, face.user_data),
+        detection_model=face.detection_model,
+        preexisting=tuple(sorted(preexisting)),
+    )
 
 
 def face_view(face: DesiredFace | LockedFace) -> dict[str, Any]:
@@ -132,11 +143,11 @@ def diff_persons(out: Collector, group: DesiredGroup, locked: LockedGroup,
         if have is None:
             create_person(out, group, want, "", _twins(out, locked, seen, want))  # type: ignore[arg-type]
         elif want is None:
-            data = {"group_id": group.group_id, "kind": group.kind, "person_key": key}
             if out.refreshed and seen_person is None:
-                out.forget(address, data)
+                out.forget(address, Forget(group.group_id, group.kind, person_key=key))
             else:
-                out.add(address, Action.DELETE, {**data, "person_id": have.person_id}, REMOVED,
+                out.add(address, Action.DELETE,
+                        PersonRef(group.group_id, group.kind, key, have.person_id), REMOVED,
                         before={"personId": have.person_id})
         elif out.refreshed and seen_person is None:
             create_person(out, group, want, DRIFT, _twins(out, locked, seen, want))
@@ -176,14 +187,14 @@ def _update_person(out: Collector, group: DesiredGroup, want: DesiredPerson, hav
         want.name if name_changed else None, old_name,
         (old_digest, text_digest(user_data)) if data_changed else None,
     )
-    out.add(Address(group.group_id, want.key), Action.UPDATE, {
-        "group_id": group.group_id,
-        "kind": group.kind,
-        "person_key": want.key,
-        "person_id": have.person_id,
-        "name": want.name if name_changed else None,
-        "user_data": user_data if data_changed else None,
-    }, reason, before, after)
+    out.add(Address(group.group_id, want.key), Action.UPDATE, PersonUpdate(
+        group_id=group.group_id,
+        kind=group.kind,
+        person_key=want.key,
+        person_id=have.person_id,
+        name=want.name if name_changed else None,
+        user_data=user_data if data_changed else None,
+    ), reason, before, after)
 
 
 def describe_update(
@@ -291,11 +302,10 @@ def _new_bytes(out: Collector, group: DesiredGroup, want: DesiredPerson, have: L
     reason = "image bytes changed"
     if on_server is not None and old.persisted_face_id not in on_server:
         create_face(out, group, want, face, have.person_id, reason, twins)
-        out.forget(Address(group.group_id, want.key, old.path), _face_ref(group, have, old))
+        out.forget(Address(group.group_id, want.key, old.path), _forget_face(group, have, old))
         return
-    data = face_data(group, want, face, have.person_id, twins)
-    data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
-    out.add(Address(group.group_id, want.key, face.path), Action.REPLACE, data,
+    spec = _replacing(face_spec(group, want, face, have.person_id, twins), old)
+    out.add(Address(group.group_id, want.key, face.path), Action.REPLACE, spec,
             f"{reason} forces replacement", before=face_view(old), after=face_view(face))
 
 
@@ -308,25 +318,28 @@ def _kept_face(out: Collector, group: DesiredGroup, want: DesiredPerson, have: L
     if face.detection_model != old.detection_model:
         forced.append(f"detectionModel: {old.detection_model} -> {face.detection_model}")
     if forced:
-        data = face_data(group, want, face, have.person_id, twins)
-        data.update(old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
-        out.add(address, Action.REPLACE, data, ", ".join(forced) + " forces replacement",
+        spec = _replacing(face_spec(group, want, face, have.person_id, twins), old)
+        out.add(address, Action.REPLACE, spec, ", ".join(forced) + " forces replacement",
                 before=face_view(old), after=face_view(face))
         return
     user_data = face_user_data(face.sha256, face.user_data)
     if not same_digest(user_data, old.user_data_digest):
-        out.add(address, Action.UPDATE, {
-            **_face_ref(group, have, old),
-            "person_id": have.person_id,
-            "persisted_face_id": old.persisted_face_id,
-            "path": face.path,
-            "user_data": user_data,
-        }, "userData changed", before={"userDataDigest": old.user_data_digest},
+        out.add(address, Action.UPDATE, FaceUpdate(
+            group_id=group.group_id,
+            kind=group.kind,
+            person_key=have.key,
+            person_id=have.person_id,
+            sha256=old.sha256,
+            persisted_face_id=old.persisted_face_id,
+            path=face.path,
+            user_data=user_data,
+        ), "userData changed", before={"userDataDigest": old.user_data_digest},
             after={"userDataDigest": text_digest(user_data)})
     elif face.path != old.path:
         out.lock_updates.append(LockUpdate(
-            address, "move", f"same image as {old.path}; only the lock records the new path",
-            {**_face_ref(group, have, old), "path": face.path},
+            address, LockAction.MOVE,
+            f"same image as {old.path}; only the lock records the new path",
+            Move(group.group_id, group.kind, have.key, old.sha256, face.path),
         ))
 
 
@@ -334,19 +347,26 @@ def _removed_face(out: Collector, group: DesiredGroup, have: LockedPerson, old: 
                   on_server: set[str] | None) -> None:
     address = Address(group.group_id, have.key, old.path)
     if on_server is not None and old.persisted_face_id not in on_server:
-        out.forget(address, _face_ref(group, have, old))
+        out.forget(address, _forget_face(group, have, old))
         return
-    out.add(address, Action.DELETE, {
-        **_face_ref(group, have, old),
-        "person_id": have.person_id,
-        "persisted_face_id": old.persisted_face_id,
-        "path": old.path,
-    }, REMOVED, before={"sha256": old.sha256, "persistedFaceId": old.persisted_face_id})
+    out.add(address, Action.DELETE, FaceRef(
+        group_id=group.group_id,
+        kind=group.kind,
+        person_key=have.key,
+        person_id=have.person_id,
+        sha256=old.sha256,
+        persisted_face_id=old.persisted_face_id,
+        path=old.path,
+    ), REMOVED, before={"sha256": old.sha256, "persistedFaceId": old.persisted_face_id})
 
 
-def _face_ref(group: DesiredGroup, have: LockedPerson, face: LockedFace) -> dict[str, Any]:
-    return {"group_id": group.group_id, "kind": group.kind, "person_key": have.key,
-            "sha256": face.sha256}
+def _forget_face(group: DesiredGroup, have: LockedPerson, face: LockedFace) -> Forget:
+    return Forget(group.group_id, group.kind, person_key=have.key, sha256=face.sha256)
+
+
+def _replacing(spec: FaceSpec, old: LockedFace) -> FaceSpec:
+    """`spec` as a replace: the old face is deleted first, then forgotten."""
+    return replace(spec, old_persisted_face_id=old.persisted_face_id, old_sha256=old.sha256)
 
 
 def _box(target: tuple[int, ...] | None) -> str:

@@ -1,4 +1,5 @@
-"""Plans: ordered changes, each `{address, action, before, after}`.
+"""Plans: ordered changes, each `{address, action, before, after}` plus the
+typed payload the executor runs it with (facesync.plan.payloads).
 
 The reason of a change explains it to the user; it never decides anything.
 Values only, no I/O.
@@ -8,7 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
+
+from facesync.plan.payloads import (
+    AdoptFace,
+    AdoptGroup,
+    AdoptPerson,
+    ChangePayload,
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    Forget,
+    GroupRef,
+    GroupSpec,
+    GroupUpdate,
+    LockPayload,
+    Move,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+    TrainSpec,
+)
+
+P = TypeVar("P")
 
 
 class Action(str, Enum):
@@ -74,19 +97,62 @@ class Address:
         return target.person is None or self.person == target.person
 
 
+# The payload each kind of change carries (facesync.plan.payloads).
+_CHANGE_PAYLOADS: dict[tuple[ResourceType, Action], type[ChangePayload]] = {
+    (ResourceType.GROUP, Action.CREATE): GroupSpec,
+    (ResourceType.GROUP, Action.REPLACE): GroupSpec,
+    (ResourceType.GROUP, Action.UPDATE): GroupUpdate,
+    (ResourceType.GROUP, Action.DELETE): GroupRef,
+    (ResourceType.GROUP, Action.TRAIN): TrainSpec,
+    (ResourceType.PERSON, Action.CREATE): PersonSpec,
+    (ResourceType.PERSON, Action.REPLACE): PersonSpec,
+    (ResourceType.PERSON, Action.UPDATE): PersonUpdate,
+    (ResourceType.PERSON, Action.DELETE): PersonRef,
+    (ResourceType.FACE, Action.CREATE): FaceSpec,
+    (ResourceType.FACE, Action.REPLACE): FaceSpec,
+    (ResourceType.FACE, Action.UPDATE): FaceUpdate,
+    (ResourceType.FACE, Action.DELETE): FaceRef,
+}
+
+
+def change_payload_type(kind: ResourceType, action: Action) -> type[ChangePayload] | None:
+    """The payload a change of this kind carries; None when there is no such
+    change (only groups are trained)."""
+    return _CHANGE_PAYLOADS.get((kind, action))
+
+
 @dataclass(frozen=True)
 class Change:
     """One change. `before`/`after` are small JSON-able dicts (no secrets, no
-    image bytes); `data` carries what the executor needs (ids, sha256, path)."""
+    image bytes), for people; `payload` carries what the executor needs (ids,
+    sha256, path), typed by the change's kind (`change_payload_type`)."""
 
     address: Address
     action: Action
     reason: str = ""
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
-    # Keys the executor needs: group_id, kind, person_key, person_id, sha256,
-    # persisted_face_id, ... (see facesync.plan.diff for what each action sets).
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
+    payload: ChangePayload = field(kw_only=True, compare=False)
+
+    def __post_init__(self) -> None:
+        expected = change_payload_type(self.address.type, self.action)
+        if expected is None or not isinstance(self.payload, expected):
+            raise TypeError(
+                f"{self.address}: a {self.address.type.value} {self.action.value} cannot carry "
+                f"a {type(self.payload).__name__}"
+            )
+
+    def payload_as(self, kind: type[P]) -> P:
+        """The payload, known to be a `kind` (an executor step for one kind of
+        change asks for the payload that kind carries)."""
+        return _payload_as(self.address, self.payload, kind)
+
+
+def _payload_as(address: Address, payload: object, kind: type[P]) -> P:
+    if not isinstance(payload, kind):
+        raise TypeError(f"{address}: the payload is a {type(payload).__name__}, "
+                        f"not a {kind.__name__}")
+    return payload
 
 
 @dataclass(frozen=True)
@@ -97,22 +163,55 @@ class Unmanaged:
     description: str
 
 
+class LockAction(str, Enum):
+    """What a lock-only update does: MOVE (the same image now has another path),
+    FORGET (the object is gone from both the manifest and the server) or ADOPT
+    (an object facesync created but never recorded: see facesync.plan.adopt)."""
+
+    MOVE = "move"
+    FORGET = "forget"
+    ADOPT = "adopt"
+
+
+_ADOPTIONS: dict[ResourceType, type[LockPayload]] = {
+    ResourceType.GROUP: AdoptGroup,
+    ResourceType.PERSON: AdoptPerson,
+    ResourceType.FACE: AdoptFace,
+}
+
+
+def lock_payload_type(kind: ResourceType, action: LockAction) -> type[LockPayload] | None:
+    """The payload a lock-only update of this kind carries; None when there is
+    no such update (only faces move)."""
+    if action is LockAction.ADOPT:
+        return _ADOPTIONS[kind]
+    if action is LockAction.MOVE:
+        return Move if kind is ResourceType.FACE else None
+    return Forget
+
+
 @dataclass(frozen=True)
 class LockUpdate:
-    """A lock-only update: no server call, applied by `state.lock_update.finish`.
-
-    `action` is "move" (the same image now has another path), "forget"
-    (the object is gone from both the manifest and the server) or "adopt"
-    (an object facesync created but never recorded: see facesync.plan.adopt;
-    `state.lock_update.begin` records it before the plan's changes run).
-    """
+    """A lock-only update: no server call. `engine.record.begin` records the
+    adoptions before the plan's changes run (later changes build on them);
+    `engine.record.finish` applies the others once they ran."""
 
     address: Address
-    action: str
+    action: LockAction
     description: str
-    # group_id, person_key, sha256 (faces), path (moves), ids and digests
-    # (adoptions): what begin() and finish() need.
-    data: dict[str, Any] = field(default_factory=dict)
+    payload: LockPayload  # what begin() and finish() need (facesync.plan.payloads)
+
+    def __post_init__(self) -> None:
+        expected = lock_payload_type(self.address.type, self.action)
+        if expected is None or not isinstance(self.payload, expected):
+            raise TypeError(
+                f"{self.address}: a {self.address.type.value} {self.action.value} cannot carry "
+                f"a {type(self.payload).__name__}"
+            )
+
+    def payload_as(self, kind: type[P]) -> P:
+        """The payload, known to be a `kind` (as `Change.payload_as`)."""
+        return _payload_as(self.address, self.payload, kind)
 
     def __str__(self) -> str:
         return f"{self.address}  ({self.description})"
@@ -123,12 +222,10 @@ class Plan:
     changes: tuple[Change, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
     warnings: tuple[str, ...] = ()  # loud notes (a group delete takes unmanaged persons too)
-    # Lock-only updates (a renamed file with the same bytes): no server call.
-    # `lock_only` is their display form; `lock_updates` what finish() applies.
-    lock_only: tuple[str, ...] = ()
     manifest_digest: str = ""
     lock_serial: int = 0
     endpoint: str = ""
+    # Lock-only updates (a renamed file with the same bytes, adoptions): no server call.
     lock_updates: tuple[LockUpdate, ...] = ()
 
     @property
@@ -138,7 +235,7 @@ class Plan:
     @property
     def adoptions(self) -> tuple[LockUpdate, ...]:
         """Objects facesync created but never recorded, adopted into the lock."""
-        return tuple(u for u in self.lock_updates if u.action == "adopt")
+        return tuple(u for u in self.lock_updates if u.action is LockAction.ADOPT)
 
     def counts(self) -> dict[str, int]:
         """Terraform's counting: a replace is one add and one destroy; train counts groups."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facesync.plan.model import Action, Change, LockUpdate, Plan, Unmanaged
+from facesync.plan.model import Action, Change, LockAction, LockUpdate, Plan, Unmanaged
 
 FORMAT_VERSION = 1
 NO_CHANGES = "No changes. Server matches the manifest."
@@ -75,10 +75,7 @@ def render_human(plan: Plan, *, color: bool = False) -> str:
             [_paint("Unmanaged (not touched):", _BOLD, color)]
             + [f"  {u.address}  {u.description}" for u in plan.unmanaged]
         )
-    lock_only = (
-        [str(u) for u in plan.lock_updates if u.action != "adopt"]
-        if plan.lock_updates else list(plan.lock_only)
-    )
+    lock_only = [str(u) for u in plan.lock_updates if u.action is not LockAction.ADOPT]
     if lock_only:
         blocks.append(
             [_paint("Lock file only (no server call):", _BOLD, color)]
@@ -111,7 +108,7 @@ def unmanaged_to_json(item: Unmanaged) -> dict[str, Any]:
 def lock_update_to_json(update: LockUpdate) -> dict[str, Any]:
     return {
         "address": str(update.address),
-        "action": update.action,
+        "action": update.action.value,
         "description": update.description,
     }
 

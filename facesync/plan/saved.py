@@ -1,8 +1,10 @@
 """Saved plans (`plan -o FILE`, then `apply FILE`), refused once stale.
 
-A saved plan is the --json plan plus the `data` apply needs. It records the
-manifest digest, the lock serial and the endpoint it was made from (never
-the key): if any of them moved, the plan no longer describes the difference.
+A saved plan is the --json plan plus the `data` apply needs: each change's and
+lock-only update's payload (facesync.plan.payloads), read back into the same
+dataclass with every field checked. It records the manifest digest, the lock
+serial and the endpoint it was made from (never the key): if any of them
+moved, the plan no longer describes the difference.
 """
 
 from __future__ import annotations
@@ -10,22 +12,39 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator
 
 from facesync.atomic import write_atomically
 from facesync.errors import PlanError
-from facesync.plan.model import Action, Address, Change, LockUpdate, Plan, Unmanaged
+from facesync.plan.model import (
+    Action,
+    Address,
+    Change,
+    LockAction,
+    LockUpdate,
+    Plan,
+    ResourceType,
+    Unmanaged,
+    change_payload_type,
+    lock_payload_type,
+)
+from facesync.plan.payloads import Forget, PayloadError, from_data, to_data
 from facesync.plan.render import FORMAT_VERSION, change_to_json, lock_update_to_json, plan_to_json
 from facesync.schemas_dir import json_path, load_schema
 
+P = TypeVar("P")
+
 
 def plan_file_doc(plan: Plan) -> dict[str, Any]:
-    """The saved form: the JSON plan with every change's and lock update's data."""
+    """The saved form: the JSON plan with every change's and lock update's payload
+    as its `data`."""
     doc = plan_to_json(plan)
-    doc["changes"] = [{**change_to_json(c), "data": c.data} for c in plan.changes]
-    doc["lock_only"] = [{**lock_update_to_json(u), "data": u.data} for u in plan.lock_updates]
+    doc["changes"] = [{**change_to_json(c), "data": to_data(c.payload)} for c in plan.changes]
+    doc["lock_only"] = [
+        {**lock_update_to_json(u), "data": to_data(u.payload)} for u in plan.lock_updates
+    ]
     return doc
 
 
@@ -65,34 +84,79 @@ def load_plan(path: Path) -> Plan:
             f"the plan file {path} was printed by `plan --json`, which cannot be applied; "
             "save a plan with `facesync plan -o FILE`"
         )
-    return _plan_from_doc(doc)
+    try:
+        return _plan_from_doc(doc)
+    except _Invalid as exc:
+        raise PlanError(
+            f"the plan file {path} is not a facesync plan ({exc}); "
+            "save it again with `facesync plan -o`"
+        ) from None
+
+
+class _Invalid(Exception):
+    """A part of a schema-valid plan file that is not a plan: `where: what`."""
+
+    def __init__(self, where: list[str | int], problem: str) -> None:
+        super().__init__(f"{json_path(where, top='top level')}: {problem}")
 
 
 def _plan_from_doc(doc: dict[str, Any]) -> Plan:
-    updates = tuple(
-        LockUpdate(Address.parse(u["address"]), u["action"], u["description"], u["data"])
-        for u in doc["lock_only"]
-    )
     return Plan(
-        changes=tuple(
-            Change(
-                Address.parse(c["address"]),
-                Action(c["action"]),
-                c["reason"],
-                c["before"],
-                c["after"],
-                c["data"],
-            )
-            for c in doc["changes"]
-        ),
+        changes=tuple(_change(c, ["changes", i]) for i, c in enumerate(doc["changes"])),
         unmanaged=tuple(Unmanaged(u["address"], u["description"]) for u in doc["unmanaged"]),
         warnings=tuple(doc["warnings"]),
-        lock_only=tuple(str(u) for u in updates),
         manifest_digest=doc["manifest_digest"],
         lock_serial=doc["lock_serial"],
         endpoint=doc["endpoint"],
-        lock_updates=updates,
+        lock_updates=tuple(
+            _lock_update(u, ["lock_only", i]) for i, u in enumerate(doc["lock_only"])
+        ),
     )
+
+
+def _change(item: dict[str, Any], where: list[str | int]) -> Change:
+    address, action = Address.parse(item["address"]), Action(item["action"])
+    _same_type(item, address, where)
+    kind = change_payload_type(address.type, action)
+    if kind is None:
+        raise _Invalid(where, f"a {address.type.value} has no {action.value} change")
+    payload = _payload(kind, item["data"], where)
+    return Change(address, action, item["reason"], item["before"], item["after"],
+                  payload=payload)
+
+
+def _lock_update(item: dict[str, Any], where: list[str | int]) -> LockUpdate:
+    address, action = Address.parse(item["address"]), LockAction(item["action"])
+    kind = lock_payload_type(address.type, action)
+    if kind is None:
+        raise _Invalid(where, f"a {address.type.value} has no {action.value} update")
+    payload = _payload(kind, item["data"], where)
+    if isinstance(payload, Forget) and _forgets(payload) is not address.type:
+        raise _Invalid([*where, "data"], f"forgets a {_forgets(payload).value}, but "
+                       f"{item['address']!r} is a {address.type.value}")
+    return LockUpdate(address, action, item["description"], payload)
+
+
+def _forgets(forget: Forget) -> ResourceType:
+    """What a forget removes from the lock (as engine.record.finish reads it)."""
+    if forget.person_key is None:
+        return ResourceType.GROUP
+    return ResourceType.PERSON if forget.sha256 is None else ResourceType.FACE
+
+
+def _same_type(item: dict[str, Any], address: Address, where: list[str | int]) -> None:
+    if item["type"] != address.type.value:
+        raise _Invalid([*where, "type"], f"{item['type']!r} but {item['address']!r} is a "
+                       f"{address.type.value}")
+
+
+def _payload(kind: type[P], data: object, where: list[str | int]) -> P:
+    try:
+        return from_data(kind, data)
+    except PayloadError as exc:
+        at = [*where, "data"] + ([exc.field if exc.field.isprintable() else repr(exc.field)]
+                                 if exc.field else [])
+        raise _Invalid(at, exc.problem) from None
 
 
 def check_fresh(plan: Plan, *, manifest_digest: str, lock_serial: int, endpoint: str) -> None:

@@ -6,7 +6,7 @@ state; `facesync.engine.refresh` builds the observed one from list calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 LOCK_VERSION = 1
 
@@ -34,6 +34,12 @@ class LockedPerson:
 
     def face(self, sha256: str) -> LockedFace | None:
         return next((f for f in self.faces if f.sha256 == sha256), None)
+
+    def with_face(self, face: LockedFace) -> LockedPerson:
+        """This person with `face` recorded in place of any face of the same image,
+        faces kept sorted by sha256 (as the lock file stores them)."""
+        others = tuple(f for f in self.faces if f.sha256 != face.sha256)
+        return replace(self, faces=tuple(sorted(others + (face,), key=lambda f: f.sha256)))
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,26 @@
-"""Plan changes built by hand, with the `data` keys the diff writes."""
+"""Plan changes built by hand, with the payloads the diff writes."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from facesync.markers import face_user_data, person_user_data
 from facesync.plan.model import Action, Address, Change, Plan
+from facesync.plan.payloads import (
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    GroupRef,
+    GroupSpec,
+    GroupUpdate,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+    TargetFace,
+    TrainSpec,
+)
 
 KIND = "personGroup"
 
@@ -34,57 +48,34 @@ def group_create(
     action: Action = Action.CREATE,
     old_kind: str | None = None,
 ) -> Change:
-    data = {
-        "group_id": gid,
-        "kind": kind,
-        "name": gid.title(),
-        "user_data": None,
-        "recognition_model": "recognition_04",
-    }
-    if old_kind:
-        data["old_kind"] = old_kind
-    return Change(Address(gid), action, data=data)
+    spec = GroupSpec(gid, kind, gid.title(), None, "recognition_04", old_kind=old_kind)
+    return Change(Address(gid), action, payload=spec)
 
 
 def group_update(gid: str = "staff", name: str | None = "New name") -> Change:
-    data = {"group_id": gid, "kind": KIND, "name": name, "user_data": None}
-    return Change(Address(gid), Action.UPDATE, data=data)
+    return Change(Address(gid), Action.UPDATE, payload=GroupUpdate(gid, KIND, name, None))
 
 
 def group_delete(gid: str = "staff") -> Change:
-    return Change(Address(gid), Action.DELETE, data={"group_id": gid, "kind": KIND})
+    return Change(Address(gid), Action.DELETE, payload=GroupRef(gid, KIND))
 
 
 def train(gid: str = "staff") -> Change:
-    return Change(Address(gid), Action.TRAIN, data={"group_id": gid, "kind": KIND})
+    return Change(Address(gid), Action.TRAIN, payload=TrainSpec(gid, KIND))
 
 
 def person_create(gid: str, key: str) -> Change:
-    data = {
-        "group_id": gid,
-        "kind": KIND,
-        "person_key": key,
-        "name": key.title(),
-        "user_data": person_user_data(key, None),
-    }
-    return Change(Address(gid, key), Action.CREATE, data=data)
+    spec = PersonSpec(gid, KIND, key, key.title(), person_user_data(key, None))
+    return Change(Address(gid, key), Action.CREATE, payload=spec)
 
 
 def person_update(gid: str, key: str, person_id: str, name: str = "Renamed") -> Change:
-    data = {
-        "group_id": gid,
-        "kind": KIND,
-        "person_key": key,
-        "person_id": person_id,
-        "name": name,
-        "user_data": None,
-    }
-    return Change(Address(gid, key), Action.UPDATE, data=data)
+    update = PersonUpdate(gid, KIND, key, person_id, name, None)
+    return Change(Address(gid, key), Action.UPDATE, payload=update)
 
 
 def person_delete(gid: str, key: str, person_id: str) -> Change:
-    data = {"group_id": gid, "kind": KIND, "person_key": key, "person_id": person_id}
-    return Change(Address(gid, key), Action.DELETE, data=data)
+    return Change(Address(gid, key), Action.DELETE, payload=PersonRef(gid, KIND, key, person_id))
 
 
 def face_create(
@@ -95,41 +86,33 @@ def face_create(
     person_id: str | None = None,
     old_persisted_face_id: str | None = None,
     old_sha256: str | None = None,
-    target_face: list[int] | None = None,
+    target_face: TargetFace | None = None,
 ) -> Change:
     digest = sha(path)
-    data = {
-        "group_id": gid,
-        "kind": KIND,
-        "person_key": key,
-        "person_id": person_id,
-        "sha256": digest,
-        "path": path.name,
-        "abs_path": str(path),
-        "target_face": target_face,
-        "user_data": face_user_data(digest, None),
-        "detection_model": "detection_03",
-    }
+    spec = FaceSpec(
+        group_id=gid,
+        kind=KIND,
+        person_key=key,
+        person_id=person_id,
+        sha256=digest,
+        path=path.name,
+        abs_path=str(path),
+        target_face=target_face,
+        user_data=face_user_data(digest, None),
+        detection_model="detection_03",
+    )
     action = Action.CREATE
     if old_persisted_face_id:
-        data.update(old_persisted_face_id=old_persisted_face_id, old_sha256=old_sha256)
+        spec = replace(spec, old_persisted_face_id=old_persisted_face_id, old_sha256=old_sha256)
         action = Action.REPLACE
-    return Change(Address(gid, key, path.name), action, data=data)
+    return Change(Address(gid, key, path.name), action, payload=spec)
 
 
 def face_delete(
     gid: str, key: str, person_id: str, face_id: str, name: str = "old.jpg", digest: str = "0" * 64
 ) -> Change:
-    data = {
-        "group_id": gid,
-        "kind": KIND,
-        "person_key": key,
-        "person_id": person_id,
-        "sha256": digest,
-        "persisted_face_id": face_id,
-        "path": name,
-    }
-    return Change(Address(gid, key, name), Action.DELETE, data=data)
+    ref = FaceRef(gid, KIND, key, person_id, digest, face_id, name)
+    return Change(Address(gid, key, name), Action.DELETE, payload=ref)
 
 
 def face_update(
@@ -141,16 +124,8 @@ def face_update(
     name: str = "a.jpg",
     user_data: str = "note",
 ) -> Change:
-    data = {
-        "group_id": gid,
-        "kind": KIND,
-        "person_key": key,
-        "person_id": person_id,
-        "sha256": digest,
-        "persisted_face_id": face_id,
-        "user_data": user_data,
-    }
-    return Change(Address(gid, key, name), Action.UPDATE, data=data)
+    update = FaceUpdate(gid, KIND, key, person_id, digest, face_id, name, user_data)
+    return Change(Address(gid, key, name), Action.UPDATE, payload=update)
 
 
 def enrolment(folder: Path, gid: str = "staff", persons: int = 3, faces: int = 2) -> Plan:

@@ -9,7 +9,17 @@ import pytest
 from facesync.digest import text_digest
 from facesync.engine.record import begin, finish, record
 from facesync.errors import PlanError
-from facesync.plan.model import Action, Address, Change, LockUpdate, Plan
+from facesync.plan.model import (
+    Action,
+    Address,
+    Change,
+    LockAction,
+    LockUpdate,
+    Plan,
+    change_payload_type,
+    lock_payload_type,
+)
+from facesync.plan.payloads import AdoptGroup, Forget, Move
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
@@ -30,8 +40,12 @@ def _state(**group_fields: Any) -> LockState:
     return LockState("embedded", 3, (LockedGroup(**fields),))
 
 
-def _change(address: str, action: Action, **data: Any) -> Change:
-    return Change(Address.parse(address), action, data={**G, **data})
+def _change(address: str, action: Action, **fields: Any) -> Change:
+    """A change with the payload its kind carries, built from `G` and `fields`."""
+    parsed = Address.parse(address)
+    kind = change_payload_type(parsed.type, action)
+    assert kind is not None
+    return Change(parsed, action, payload=kind(**{**G, **fields}))
 
 
 def _staff(state: LockState) -> LockedGroup:
@@ -100,7 +114,7 @@ def test_a_deleted_person_leaves_the_lock() -> None:
 
 def _face_data(sha: str, path: str, **more: Any) -> dict[str, Any]:
     return dict(person_key="alice", person_id="p-alice", sha256=sha, path=path,
-                abs_path="/g/" + path, target_face=[1, 2, 30, 40], user_data="u",
+                abs_path="/g/" + path, target_face=(1, 2, 30, 40), user_data="u",
                 detection_model="detection_01", **more)
 
 
@@ -173,8 +187,8 @@ def _plan(*updates: LockUpdate) -> Plan:
 
 
 def test_finish_records_a_moved_image_s_new_path() -> None:
-    move = LockUpdate(Address("staff", "alice", "a/new.jpg"), "move", "",
-                      {**G, "person_key": "alice", "sha256": SHA_A, "path": "a/new.jpg"})
+    move = LockUpdate(Address("staff", "alice", "a/new.jpg"), LockAction.MOVE, "",
+                      Move(**G, person_key="alice", sha256=SHA_A, path="a/new.jpg"))
     face = _staff(finish(_state(), _plan(move))).person("alice").face(SHA_A)  # type: ignore
     assert face.path == "a/new.jpg"  # type: ignore[union-attr]
 
@@ -188,7 +202,7 @@ def test_finish_records_a_moved_image_s_new_path() -> None:
     ],
 )
 def test_finish_forgets_what_is_gone_from_both_sides(data: dict[str, Any], left: Any) -> None:
-    forget = LockUpdate(Address("staff"), "forget", "", data)
+    forget = LockUpdate(Address("staff"), LockAction.FORGET, "", Forget(**data))
     staff = finish(_state(), _plan(forget)).group("staff")
     if left is None:
         assert staff is None
@@ -198,7 +212,7 @@ def test_finish_forgets_what_is_gone_from_both_sides(data: dict[str, Any], left:
 
 
 def test_finish_skips_updates_of_objects_no_longer_recorded() -> None:
-    forget = LockUpdate(Address("team"), "forget", "", {"group_id": "team", "kind": "x"})
+    forget = LockUpdate(Address("team"), LockAction.FORGET, "", Forget("team", "x"))
     assert finish(_state(), _plan(forget)) == _state()
 
 
@@ -209,14 +223,18 @@ def test_finish_without_lock_updates_changes_nothing() -> None:
 # --- adoption and unrecorded objects ------------------------------------------------------
 
 
-def _adopt(address: str, **data: Any) -> LockUpdate:
-    return LockUpdate(Address.parse(address), "adopt", "adopt ...", {**G, **data})
+def _adopt(address: str, **fields: Any) -> LockUpdate:
+    """An adoption with the payload of its address's kind, built from `G` and `fields`."""
+    parsed = Address.parse(address)
+    kind = lock_payload_type(parsed.type, LockAction.ADOPT)
+    assert kind is not None
+    return LockUpdate(parsed, LockAction.ADOPT, "adopt ...", kind(**{**G, **fields}))
 
 
 BOB_ADOPTED = _adopt("staff/bob", person_key="bob", person_id="p-bob",
                      name_digest=text_digest("Bob"), user_data_digest=text_digest("m"))
 BOB_FACE = _adopt("staff/bob/b/1.jpg", person_key="bob", sha256=SHA_B, path="b/1.jpg",
-                  persisted_face_id="f-b", target_face=[1, 2, 3, 4],
+                  persisted_face_id="f-b", target_face=(1, 2, 3, 4),
                   detection_model="detection_03", user_data_digest=text_digest("n"))
 
 
@@ -234,7 +252,8 @@ def test_an_adoption_is_recorded_once_whatever_ran_after_it() -> None:
     plan = Plan(lock_updates=(BOB_ADOPTED, BOB_FACE))
     started = begin(_state(), plan)
     face_c = _change("staff/bob/b/2.jpg", Action.CREATE, person_key="bob", person_id="p-bob",
-                     sha256=SHA_C, path="b/2.jpg", target_face=None, user_data=None,
+                     sha256=SHA_C, path="b/2.jpg", abs_path="/g/b/2.jpg", target_face=None,
+                     user_data=None,
                      detection_model="detection_03")
     ran = record(started, face_c, {"persisted_face_id": "f-c"})
     assert begin(ran, plan) == ran
@@ -242,10 +261,10 @@ def test_an_adoption_is_recorded_once_whatever_ran_after_it() -> None:
 
 
 def test_an_adopted_group_is_recorded_needing_training() -> None:
-    update = LockUpdate(Address("team"), "adopt", "adopt ...", {
-        "group_id": "team", "kind": "personGroup", "recognition_model": "recognition_04",
-        "name_digest": text_digest("Team"), "user_data_digest": None, "training_status": None,
-    })
+    update = LockUpdate(Address("team"), LockAction.ADOPT, "adopt ...", AdoptGroup(
+        group_id="team", kind="personGroup", recognition_model="recognition_04",
+        name_digest=text_digest("Team") or "", user_data_digest=None, training_status=None,
+    ))
     team = begin(_state(), Plan(lock_updates=(update,))).group("team")
     assert team == LockedGroup("team", "personGroup", "recognition_04", text_digest("Team") or "",
                                None, None, True, ())

@@ -11,6 +11,16 @@ from typing import Any
 
 from facesync.engine.record import begin, finish, record
 from facesync.plan.model import Action, Change, Plan, ResourceType
+from facesync.plan.payloads import (
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    GroupSpec,
+    GroupUpdate,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+)
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 
@@ -59,63 +69,72 @@ class FakeServer:
         return finish(lock, plan)
 
     def execute(self, change: Change, lock: LockState) -> dict[str, Any]:
-        d = change.data
+        p = change.payload
         self.calls.append(f"{change.action.value} {change.address}")
         if change.action is Action.TRAIN:
-            self.groups[(d["kind"], d["group_id"])].training = "succeeded"
+            self.groups[(p.kind, p.group_id)].training = "succeeded"
             return {"status": "succeeded"}
         if change.address.type is ResourceType.GROUP:
-            return self._group(change.action, d)
+            return self._group(change)
         if change.address.type is ResourceType.PERSON:
-            return self._person(change.action, d)
-        return self._face(change.action, d, lock)
+            return self._person(change)
+        return self._face(change, lock)
 
-    def _group(self, action: Action, d: dict[str, Any]) -> dict[str, Any]:
-        if action in (Action.DELETE, Action.REPLACE):
-            del self.groups[(d.get("old_kind", d["kind"]), d["group_id"])]
-        if action in (Action.CREATE, Action.REPLACE):
-            key = (d["kind"], d["group_id"])
-            assert key not in self.groups, f"group {key} exists"
-            self.groups[key] = FakeGroup(d["name"], d["user_data"], d["recognition_model"])
-        if action is Action.UPDATE:
-            g = self.groups[(d["kind"], d["group_id"])]
-            g.name = d["name"] if d["name"] is not None else g.name
-            g.user_data = d["user_data"] if d["user_data"] is not None else g.user_data
-        return {}
-
-    def _person(self, action: Action, d: dict[str, Any]) -> dict[str, Any]:
-        g = self.groups[(d["kind"], d["group_id"])]
-        if action is Action.CREATE:
-            person_id = self.new_id("person")
-            g.persons[person_id] = FakePerson(d["name"], d["user_data"])
-            return {"person_id": person_id}
+    def _group(self, change: Change) -> dict[str, Any]:
+        p, action = change.payload, change.action
         if action is Action.DELETE:
-            del g.persons[d["person_id"]]
-            return {}
-        p = g.persons[d["person_id"]]
-        p.name = d["name"] if d["name"] is not None else p.name
-        p.user_data = d["user_data"] if d["user_data"] is not None else p.user_data
+            del self.groups[(p.kind, p.group_id)]
+        if action in (Action.CREATE, Action.REPLACE):
+            spec = change.payload_as(GroupSpec)
+            if action is Action.REPLACE:
+                del self.groups[(spec.old_kind or spec.kind, spec.group_id)]
+            key = (spec.kind, spec.group_id)
+            assert key not in self.groups, f"group {key} exists"
+            self.groups[key] = FakeGroup(spec.name, spec.user_data, spec.recognition_model)
+        if action is Action.UPDATE:
+            update = change.payload_as(GroupUpdate)
+            g = self.groups[(update.kind, update.group_id)]
+            g.name = update.name if update.name is not None else g.name
+            g.user_data = update.user_data if update.user_data is not None else g.user_data
         return {}
 
-    def _face(self, action: Action, d: dict[str, Any], lock: LockState) -> dict[str, Any]:
-        person_id = d["person_id"]
+    def _person(self, change: Change) -> dict[str, Any]:
+        g = self.groups[(change.payload.kind, change.payload.group_id)]
+        if change.action is Action.CREATE:
+            spec = change.payload_as(PersonSpec)
+            person_id = self.new_id("person")
+            g.persons[person_id] = FakePerson(spec.name, spec.user_data)
+            return {"person_id": person_id}
+        if change.action is Action.DELETE:
+            del g.persons[change.payload_as(PersonRef).person_id]
+            return {}
+        update = change.payload_as(PersonUpdate)
+        p = g.persons[update.person_id]
+        p.name = update.name if update.name is not None else p.name
+        p.user_data = update.user_data if update.user_data is not None else p.user_data
+        return {}
+
+    def _face(self, change: Change, lock: LockState) -> dict[str, Any]:
+        d = change.payload
+        assert isinstance(d, (FaceSpec, FaceUpdate, FaceRef))
+        person_id = d.person_id
         if person_id is None:  # the person was created earlier in this run
-            locked_group = lock.group(d["group_id"])
+            locked_group = lock.group(d.group_id)
             assert locked_group is not None
-            locked_person = locked_group.person(d["person_key"])
+            locked_person = locked_group.person(d.person_key)
             assert locked_person is not None
             person_id = locked_person.person_id
-        p = self.groups[(d["kind"], d["group_id"])].persons[person_id]
-        if action is Action.DELETE:
-            del p.faces[d["persisted_face_id"]]
+        p = self.groups[(d.kind, d.group_id)].persons[person_id]
+        if isinstance(d, FaceRef):
+            del p.faces[d.persisted_face_id]
             return {}
-        if action is Action.UPDATE:
-            p.faces[d["persisted_face_id"]] = d["user_data"]
+        if isinstance(d, FaceUpdate):
+            p.faces[d.persisted_face_id] = d.user_data
             return {}
-        if action is Action.REPLACE:
-            del p.faces[d["old_persisted_face_id"]]
+        if change.action is Action.REPLACE:
+            del p.faces[d.old_persisted_face_id]  # type: ignore[arg-type]
         face_id = self.new_id("face")
-        p.faces[face_id] = d["user_data"]
+        p.faces[face_id] = d.user_data
         return {"persisted_face_id": face_id}
 
     # --- refresh --------------------------------------------------------------------

@@ -9,6 +9,7 @@ from facesync.digest import text_digest
 from facesync.errors import PlanError
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.plan.model import Plan
+from facesync.plan.payloads import AdoptFace, AdoptPerson, FaceSpec, PersonRef, PersonSpec
 from facesync.state.journal import ADD_FACE, CREATE_GROUP, CREATE_PERSON, Intent, user_data_digest
 
 from .builders import World, applied, empty_world, face, group, manifest, person, sha
@@ -115,7 +116,7 @@ def test_a_create_records_the_look_alikes_already_there_for_its_intent() -> None
     world.server.group("staff").persons["p-theirs"] = FakePerson("Alice", "employee 7")
     world.server.group("staff").persons["p-other"] = FakePerson("Alice", "employee 8")
     create = next(c for c in world.plan(m).changes if str(c.address) == "staff/alice")
-    assert create.data["preexisting"] == ["p-theirs"]
+    assert create.payload_as(PersonSpec).preexisting == ("p-theirs",)
 
 
 @pytest.mark.parametrize(
@@ -165,8 +166,9 @@ def test_among_equals_the_smallest_person_id_is_adopted() -> None:
     world = crashed_after_creating_alice(person_id="p-2")
     world.server.group("staff").persons["p-1"] = FakePerson("Alice", PERSON_PREFIX + "alice")
     plan = world.plan(FULL)
-    assert plan.adoptions[0].data["person_id"] == "p-1"
-    assert [c.data["person_id"] for c in plan.changes if c.action.value == "delete"] == ["p-2"]
+    assert plan.adoptions[0].payload_as(AdoptPerson).person_id == "p-1"
+    assert [c.payload_as(PersonRef).person_id for c in plan.changes
+            if c.action.value == "delete"] == ["p-2"]
 
 
 def test_ours_for_a_key_the_lock_has_alive_is_a_duplicate_and_deleted() -> None:
@@ -239,7 +241,7 @@ def test_duplicate_faces_of_ours_keep_the_smallest_id_and_lose_the_others() -> N
     alice_with(world, **{"f-2": marked("a/2.jpg"), "f-1": marked("a/2.jpg")})
     plan = world.plan(FULL)
     assert changes(plan) == ["= staff/alice/a/2.jpg", "- staff/alice/f-2", "* staff"]
-    assert plan.adoptions[0].data["persisted_face_id"] == "f-1"
+    assert plan.adoptions[0].payload_as(AdoptFace).persisted_face_id == "f-1"
     assert plan.changes[0].reason == "duplicate of a/2.jpg left by an interrupted apply"
     world.apply(FULL)
     assert_converged(world, FULL)
@@ -298,7 +300,7 @@ def test_a_face_add_records_the_look_alikes_already_on_the_person() -> None:
     alice_with(world, **{"f-same": "smiling", "f-other": "frowning"})
     plan = world.plan(manifest(group("staff", noted, BOB)))
     add = next(c for c in plan.changes if str(c.address) == "staff/alice/a/2.jpg")
-    assert add.data["preexisting"] == ["f-same"]
+    assert add.payload_as(FaceSpec).preexisting == ("f-same",)
 
 
 # --- groups ------------------------------------------------------------------------------------

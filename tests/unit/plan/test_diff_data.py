@@ -1,5 +1,6 @@
-"""Change.data is the executor's contract: the exact keys of every action, and
-values it can send as they are (effective userData with facesync's markers)."""
+"""Change.payload is the executor's contract: the payload type of every action,
+the exact keys it has in a saved plan's `data`, and values the executor can
+send as they are (effective userData with facesync's markers)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,37 @@ from dataclasses import replace
 
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.plan.model import Change
+from facesync.plan.payloads import (
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    GroupRef,
+    GroupSpec,
+    GroupUpdate,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+    TrainSpec,
+    from_data,
+    to_data,
+)
 
 from .builders import FOLDER, applied, empty_world, face, group, manifest, person, sha
+
+PAYLOADS = {
+    ("group", "create"): GroupSpec,
+    ("group", "replace"): GroupSpec,
+    ("group", "update"): GroupUpdate,
+    ("group", "delete"): GroupRef,
+    ("group", "train"): TrainSpec,
+    ("person", "create"): PersonSpec,
+    ("person", "update"): PersonUpdate,
+    ("person", "delete"): PersonRef,
+    ("face", "create"): FaceSpec,
+    ("face", "replace"): FaceSpec,
+    ("face", "update"): FaceUpdate,
+    ("face", "delete"): FaceRef,
+}
 
 KEYS = {
     ("group", "create"): {"group_id", "kind", "name", "user_data", "recognition_model"},
@@ -59,21 +89,37 @@ def _key(change: Change) -> tuple[str, str]:
 
 def test_every_action_carries_exactly_the_keys_the_executor_reads() -> None:
     plan = applied(BASE).plan(NEXT)
-    assert {_key(c) for c in plan.changes} == set(KEYS)
+    assert {_key(c) for c in plan.changes} == set(KEYS) == set(PAYLOADS)
     for change in plan.changes:
-        assert set(change.data) == KEYS[_key(change)], str(change.address)
+        assert type(change.payload) is PAYLOADS[_key(change)], str(change.address)
+        assert set(to_data(change.payload)) == KEYS[_key(change)], str(change.address)
 
 
 def test_data_is_json_serialisable_for_saved_plans() -> None:
     plan = applied(BASE).plan(NEXT)
     for change in plan.changes:
-        assert json.loads(json.dumps(change.data)) == change.data
+        data = to_data(change.payload)
+        assert json.loads(json.dumps(data)) == data
+        assert from_data(type(change.payload), data) == change.payload
 
 
 def test_a_face_of_a_new_person_waits_for_the_person_s_id() -> None:
     plan = empty_world().plan(BASE)
     face_change = next(c for c in plan.changes if str(c.address) == "staff/bob/b/1.jpg")
-    assert face_change.data == {
+    assert face_change.payload == FaceSpec(
+        group_id="staff",
+        kind="personGroup",
+        person_key="bob",
+        person_id=None,
+        sha256=sha("b/1.jpg"),
+        path="b/1.jpg",
+        abs_path=str(FOLDER / "b/1.jpg"),
+        target_face=None,
+        user_data=FACE_PREFIX + sha("b/1.jpg"),
+        detection_model="detection_03",
+        preexisting=(),
+    )
+    assert to_data(face_change.payload) == {
         "group_id": "staff",
         "kind": "personGroup",
         "person_key": "bob",
@@ -92,8 +138,8 @@ def test_a_new_person_carries_the_ownership_marker_unless_the_manifest_sets_user
     plan = empty_world().plan(
         manifest(group("staff", person("bob"), person("eve", user_data="mine")))
     )
-    data = {c.data["person_key"]: c.data["user_data"] for c in plan.changes
-            if c.address.type.value == "person"}
+    specs = [c.payload_as(PersonSpec) for c in plan.changes if c.address.type.value == "person"]
+    data = {spec.person_key: spec.user_data for spec in specs}
     assert data == {"bob": PERSON_PREFIX + "bob", "eve": "mine"}
 
 
@@ -102,8 +148,8 @@ def test_an_update_sends_only_what_changed() -> None:
     renamed = manifest(*(replace(g, name="New name") if g.group_id == "old" else g
                          for g in BASE.groups))
     (change,) = world.plan(renamed).changes
-    assert change.data == {"group_id": "old", "kind": "personGroup", "name": "New name",
-                           "user_data": None}
+    assert change.payload == GroupUpdate(group_id="old", kind="personGroup", name="New name",
+                                         user_data=None)
     assert change.before == {"name": "Old"} and change.after == {"name": "New name"}
 
 
@@ -112,6 +158,8 @@ def test_a_replaced_face_names_the_face_it_replaces() -> None:
     plan = world.plan(NEXT)
     change = next(c for c in plan.changes if str(c.address) == "staff/alice/a/1.jpg")
     locked = world.lock.group("staff").person("alice").face(sha("a/1.jpg"))  # type: ignore
-    assert change.data["old_persisted_face_id"] == locked.persisted_face_id  # type: ignore
-    assert change.data["target_face"] == [1, 2, 50, 60]
+    spec = change.payload_as(FaceSpec)
+    assert spec.old_persisted_face_id == locked.persisted_face_id  # type: ignore
+    assert spec.target_face == (1, 2, 50, 60)
+    assert to_data(spec)["target_face"] == [1, 2, 50, 60]
     assert change.reason == "targetFace: whole image -> [1, 2, 50, 60] forces replacement"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from facesync.manifest.model import LARGE_PERSON_GROUP, Manifest
+from facesync.plan.payloads import GroupUpdate
 
 from .builders import (
     World,
@@ -258,7 +259,7 @@ def test_rule(case: Case) -> None:
     world = applied(BASE)
     plan = world.plan(case.change(world))
     assert lines(plan) == case.expected
-    assert list(plan.lock_only) == case.lock_only
+    assert [str(u) for u in plan.lock_updates] == case.lock_only
     assert plan.has_changes is bool(case.expected)
 
 
@@ -303,7 +304,7 @@ def test_user_data_someone_else_set_on_a_managed_group_is_cleared() -> None:
     world.server.group("staff").user_data = "set by hand"
     plan = world.plan(BASE)
     assert lines(plan) == ["~ staff"]
-    assert plan.changes[0].data["user_data"] == ""
+    assert plan.changes[0].payload_as(GroupUpdate).user_data == ""
 
 
 def test_a_group_without_persons_is_never_trained() -> None:

@@ -135,7 +135,7 @@ def test_the_same_inputs_give_the_same_plan() -> None:
     m = _changed_everywhere()
     first, second = world.plan(m), world.plan(m)
     assert first == second
-    assert [c.data for c in first.changes] == [c.data for c in second.changes]
+    assert [c.payload for c in first.changes] == [c.payload for c in second.changes]
 
 
 def test_the_plan_records_the_manifest_digest_lock_serial_and_endpoint() -> None:

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from facesync.errors import PlanError
 from facesync.markers import PERSON_PREFIX
-from facesync.plan.model import Plan
+from facesync.plan.model import Action, Address, Change, LockAction, LockUpdate, Plan
+from facesync.plan.payloads import (
+    AdoptFace,
+    AdoptGroup,
+    AdoptPerson,
+    FaceRef,
+    FaceSpec,
+    FaceUpdate,
+    Forget,
+    GroupRef,
+    GroupSpec,
+    GroupUpdate,
+    Move,
+    Payload,
+    PersonRef,
+    PersonSpec,
+    PersonUpdate,
+    TrainSpec,
+)
 from facesync.plan.render import plan_to_json
-from facesync.plan.saved import check_fresh, load_plan, save_plan
+from facesync.plan.saved import check_fresh, load_plan, plan_file_doc, save_plan
 from facesync.schemas_dir import load_schema
 
 from .builders import applied, face, group, lines, manifest, person, with_person
@@ -37,8 +56,177 @@ def test_a_saved_plan_reads_back_the_same_with_the_executor_s_data(tmp_path: Pat
     save_plan(plan, tmp_path / "p.json")
     loaded = load_plan(tmp_path / "p.json")
     assert loaded == plan
-    assert [c.data for c in loaded.changes] == [c.data for c in plan.changes]
+    assert [c.payload for c in loaded.changes] == [c.payload for c in plan.changes]
     assert loaded.lock_updates == plan.lock_updates
+
+
+# One change or lock-only update per payload type, every optional field set
+# somewhere (and unset somewhere else).
+G = {"group_id": "staff", "kind": "personGroup"}
+F = {**G, "person_key": "alice", "sha256": "a" * 64}
+EVERY_CHANGE = (
+    Change(Address("staff"), Action.CREATE, "", None, {"name": "Staff"},
+           payload=GroupSpec(**G, name="Staff", user_data=None, recognition_model="r4")),
+    Change(Address("staff"), Action.REPLACE, "kind", {"kind": "x"}, None,
+           payload=GroupSpec(**G, name="S", user_data="u", recognition_model="r4",
+                             old_kind="largePersonGroup")),
+    Change(Address("staff"), Action.UPDATE,
+           payload=GroupUpdate(**G, name=None, user_data="")),
+    Change(Address("old"), Action.DELETE, payload=GroupRef("old", "largePersonGroup")),
+    Change(Address("staff"), Action.TRAIN, payload=TrainSpec(**G)),
+    Change(Address("staff", "alice"), Action.CREATE,
+           payload=PersonSpec(**G, person_key="alice", name="Alice", user_data="m",
+                              preexisting=("p-1", "p-2"))),
+    Change(Address("staff", "alice"), Action.REPLACE,
+           payload=PersonSpec(**G, person_key="alice", name="Alice", user_data=None,
+                              person_id="p-old")),
+    Change(Address("staff", "alice"), Action.UPDATE,
+           payload=PersonUpdate(**G, person_key="alice", person_id="p", name="A",
+                                user_data=None)),
+    Change(Address("staff", "bob"), Action.DELETE,
+           payload=PersonRef(**G, person_key="bob", person_id="p-b")),
+    Change(Address("staff", "p-dup"), Action.DELETE,
+           payload=PersonRef(**G, person_key="bob", person_id="p-dup", unrecorded=True)),
+    Change(Address("staff", "alice", "a/1.jpg"), Action.CREATE,
+           payload=FaceSpec(**F, person_id=None, path="a/1.jpg", abs_path="/g/a/1.jpg",
+                            target_face=None, user_data=None, detection_model="detection_03")),
+    Change(Address("staff", "alice", "a/2.jpg"), Action.REPLACE,
+           payload=FaceSpec(**F, person_id="p", path="a/2.jpg", abs_path="/g/a/2.jpg",
+                            target_face=(1, 2, 30, 40), user_data="n",
+                            detection_model="detection_01", preexisting=("f-9",),
+                            old_persisted_face_id="f-old", old_sha256="b" * 64)),
+    Change(Address("staff", "alice", "a/3.jpg"), Action.UPDATE,
+           payload=FaceUpdate(**F, person_id="p", persisted_face_id="f", path="a/3.jpg",
+                              user_data="note")),
+    Change(Address("staff", "alice", "a/4.jpg"), Action.DELETE,
+           payload=FaceRef(**F, person_id="p", persisted_face_id="f", path="a/4.jpg")),
+    Change(Address("staff", "alice", "f-dup"), Action.DELETE,
+           payload=FaceRef(**F, person_id="p", persisted_face_id="f-dup", path="f-dup",
+                           unrecorded=True)),
+)
+EVERY_UPDATE = (
+    LockUpdate(Address("staff", "alice", "a/5.jpg"), LockAction.MOVE, "same image",
+               Move(**F, path="a/5.jpg")),
+    LockUpdate(Address("gone"), LockAction.FORGET, "gone", Forget("gone", "personGroup")),
+    LockUpdate(Address("staff", "eve"), LockAction.FORGET, "gone",
+               Forget(**G, person_key="eve")),
+    LockUpdate(Address("staff", "eve", "e.jpg"), LockAction.FORGET, "gone", Forget(**F)),
+    LockUpdate(Address("team"), LockAction.ADOPT, "adopt",
+               AdoptGroup("team", "personGroup", "r4", "sha256:n", None, "succeeded")),
+    LockUpdate(Address("staff", "carol"), LockAction.ADOPT, "adopt",
+               AdoptPerson(**G, person_key="carol", person_id="p-c", name_digest="sha256:c",
+                           user_data_digest="sha256:u")),
+    LockUpdate(Address("staff", "alice", "a/6.jpg"), LockAction.ADOPT, "adopt",
+               AdoptFace(**F, path="a/6.jpg", persisted_face_id="f-6", target_face=(0, 0, 9, 9),
+                         detection_model="detection_03", user_data_digest=None)),
+)
+EVERY_PAYLOAD_PLAN = Plan(changes=EVERY_CHANGE, lock_updates=EVERY_UPDATE, endpoint="embedded")
+
+
+def test_every_payload_type_survives_save_and_load(tmp_path: Path) -> None:
+    shown = {type(c.payload) for c in EVERY_CHANGE} | {type(u.payload) for u in EVERY_UPDATE}
+    assert shown == set(get_args(Payload))
+    save_plan(EVERY_PAYLOAD_PLAN, tmp_path / "p.json")
+    loaded = load_plan(tmp_path / "p.json")
+    assert [c.payload for c in loaded.changes] == [c.payload for c in EVERY_CHANGE]
+    assert [(c.address, c.action, c.reason, c.before, c.after) for c in loaded.changes] == [
+        (c.address, c.action, c.reason, c.before, c.after) for c in EVERY_CHANGE]
+    assert loaded.lock_updates == EVERY_UPDATE
+
+
+def test_the_saved_data_keeps_the_keys_plan_files_always_had() -> None:
+    """Version 1 files from before the payloads were typed still load."""
+    doc = plan_file_doc(EVERY_PAYLOAD_PLAN)
+    assert doc["format_version"] == 1
+    assert doc["changes"][1]["data"] == {
+        "group_id": "staff", "kind": "personGroup", "name": "S", "user_data": "u",
+        "recognition_model": "r4", "old_kind": "largePersonGroup",
+    }
+    assert doc["changes"][10]["data"] == {
+        "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": None,
+        "sha256": "a" * 64, "path": "a/1.jpg", "abs_path": "/g/a/1.jpg", "target_face": None,
+        "user_data": None, "detection_model": "detection_03", "preexisting": [],
+    }
+    assert doc["changes"][14]["data"] == {
+        "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": "p",
+        "sha256": "a" * 64, "persisted_face_id": "f-dup", "path": "f-dup", "unrecorded": True,
+    }
+    assert doc["lock_only"][1]["data"] == {"group_id": "gone", "kind": "personGroup"}
+    assert doc["lock_only"][6]["data"]["target_face"] == [0, 0, 9, 9]
+    assert "person_id" not in doc["changes"][5]["data"]
+    assert "unrecorded" not in doc["changes"][8]["data"]
+
+
+def _damaged(tmp_path: Path, damage: Any) -> Path:
+    doc = plan_file_doc(EVERY_PAYLOAD_PLAN)
+    damage(doc)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _set(part: str, index: int, key: str, value: Any) -> Any:
+    return lambda doc: doc[part][index]["data"].__setitem__(key, value)
+
+
+def _drop(part: str, index: int, key: str) -> Any:
+    return lambda doc: doc[part][index]["data"].pop(key)
+
+
+def _put(part: str, index: int, key: str, value: Any) -> Any:
+    return lambda doc: doc[part][index].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("damage", "where"),
+    [
+        (_set("changes", 0, "name", 7),
+         "changes[0].data.name: expected a string, not 7"),
+        (_set("changes", 5, "person_id", ["p"]),
+         'changes[5].data.person_id: expected a string or null, not ["p"]'),
+        (_set("changes", 5, "preexisting", "p-1"),
+         'changes[5].data.preexisting: expected a list of strings, not "p-1"'),
+        (_set("changes", 5, "preexisting", ["p-1", None]),
+         'changes[5].data.preexisting: expected a list of strings, not ["p-1", null]'),
+        (_set("changes", 9, "unrecorded", "yes"),
+         'changes[9].data.unrecorded: expected true or false, not "yes"'),
+        (_set("changes", 11, "target_face", [1, 2, 3]),
+         "changes[11].data.target_face: expected a list of 4 integers or null, not [1, 2, 3]"),
+        (_set("changes", 11, "target_face", [1, 2, 3, True]),
+         "changes[11].data.target_face: expected a list of 4 integers or null"),
+        (_set("changes", 11, "target_face", [1, 2, 3, 4.5]),
+         "changes[11].data.target_face: expected a list of 4 integers or null"),
+        (_drop("changes", 12, "persisted_face_id"),
+         "changes[12].data.persisted_face_id: missing (a FaceUpdate needs it)"),
+        (_set("changes", 3, "person_key", "alice"),
+         "changes[3].data.person_key: not a field of a GroupRef"),
+        (_put("changes", 4, "data", []),
+         "changes[4].data: [] is not of type 'object'"),  # the schema's check
+        (_put("changes", 4, "address", "staff/alice"),
+         "changes[4].type: 'group' but 'staff/alice' is a person"),
+        (lambda doc: doc["changes"][4].update(address="staff/alice", type="person"),
+         "changes[4]: a person has no train change"),
+        (_set("lock_only", 0, "path", None),
+         "lock_only[0].data.path: expected a string, not null"),
+        (_put("lock_only", 1, "action", "move"),
+         "lock_only[1]: a group has no move update"),
+        (_drop("lock_only", 3, "sha256"),
+         "lock_only[3].data: forgets a person, but 'staff/eve/e.jpg' is a face"),
+        (_drop("lock_only", 4, "training_status"),
+         "lock_only[4].data.training_status: missing (an AdoptGroup needs it)"),
+        (_set("lock_only", 5, "person id", 1),
+         'lock_only[5].data["person id"]: not a field of an AdoptPerson'),
+        (_set("lock_only", 5, "person_id\nx", 1), "lock_only[5].data["),
+    ],
+)
+def test_a_damaged_payload_is_refused_in_one_line(tmp_path: Path, damage: Any, where: str) -> None:
+    path = _damaged(tmp_path, damage)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    message = str(caught.value)
+    assert message.startswith(f"the plan file {path} is not a facesync plan ({where}")
+    assert message.endswith("; save it again with `facesync plan -o`")
+    assert "\n" not in message
 
 
 def test_a_loaded_plan_applies_and_converges(tmp_path: Path) -> None:
