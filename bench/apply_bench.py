@@ -38,6 +38,7 @@ from PIL import Image
 
 from facesync.backends.http import HttpBackend
 from facesync.engine.executor import execute
+from facesync.engine.record import CallResult
 from facesync.limits import TIER_RATES
 from facesync.plan.model import Action, Address, Change, Plan
 from facesync.plan.payloads import FaceSpec, PersonSpec
@@ -229,11 +230,11 @@ def main(argv: list[str]) -> int:
             folder.mkdir()
             plan = enrolment_plan("apply", args.persons, apply_photos, folder)
             before = client.calls_made
-            lock = threading.Lock()
-            recorded: list[dict] = []
+            mutex = threading.Lock()
+            recorded: list[CallResult] = []
 
-            def checkpoint(change: Change, result: dict) -> None:
-                with lock:
+            def checkpoint(change: Change, result: CallResult) -> None:
+                with mutex:
                     recorded.append(result)
 
             report = execute(

@@ -1,6 +1,6 @@
 """An in-memory FaceBackend for unit tests, honouring the contract's main rules.
 
-Rules kept (face-api-contract): caller-chosen group ids with their regex and a
+Rules kept (as the emulator keeps them): caller-chosen group ids with their regex and a
 409 on a second create; service-made lowercase GUIDs for persons and faces;
 404s with the kind-specific codes; names and userData limits; 1 KB .. 6 MB
 images; 248 faces per person; training that goes running -> succeeded (or

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.backends.service_errors import is_busy, is_not_found, may_have_happened
 from facesync.digest import text_digest
+from facesync.engine.record import CallResult
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.plan.model import Action, Change, ResourceType
 from facesync.plan.payloads import (
@@ -69,17 +70,17 @@ class Context:
     """What every worker shares during one apply."""
 
     backend: FaceBackend
-    checkpoint: Callable[[Change, dict], None]
+    checkpoint: Callable[[Change, CallResult], None]
     sleep: Callable[[float], None]
     clock: Callable[[], float]
     stop: threading.Event
     wait: bool = True
     training_timeout: float = 600.0
     person_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    mutex: threading.Lock = field(default_factory=threading.Lock)  # guards person_ids
     journal: Journal | None = None
 
-    def save(self, change: Change, result: dict[str, Any]) -> None:
+    def save(self, change: Change, result: CallResult) -> None:
         try:
             self.checkpoint(change, result)
         except BaseException as exc:
@@ -160,7 +161,7 @@ def _create_group(change: Change, ctx: Context) -> Outcome:
             spec.user_data,
             spec.recognition_model,
         )
-        ctx.save(change, {})
+        ctx.save(change, CallResult())
     return Outcome("replaced" if change.action is Action.REPLACE else "created")
 
 
@@ -170,14 +171,14 @@ def _update_group(change: Change, ctx: Context) -> Outcome:
         ctx.call(
             ctx.backend.update_group, update.kind, update.group_id, update.name, update.user_data
         )
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("updated")
 
 
 def _delete_group(change: Change, ctx: Context) -> Outcome:
     ref = change.payload_as(GroupRef)
     ctx.delete(ctx.backend.delete_group, ref.kind, ref.group_id)
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("deleted")
 
 
@@ -197,9 +198,9 @@ def _create_person(change: Change, ctx: Context) -> Outcome:
         person_id = ctx.call(
             api.create_person, spec.kind, spec.group_id, spec.name, spec.user_data
         )
-        with ctx.lock:
+        with ctx.mutex:
             ctx.person_ids[(spec.group_id, spec.person_key)] = person_id
-        ctx.save(change, {"person_id": person_id})
+        ctx.save(change, CallResult(person_id=person_id))
     return Outcome(f"created (personId {person_id})")
 
 
@@ -214,14 +215,14 @@ def _update_person(change: Change, ctx: Context) -> Outcome:
             update.name,
             update.user_data,
         )
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("updated")
 
 
 def _delete_person(change: Change, ctx: Context) -> Outcome:
     ref = change.payload_as(PersonRef)
     ctx.delete(ctx.backend.delete_person, ref.kind, ref.group_id, ref.person_id)
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("deleted")
 
 
@@ -235,7 +236,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
     old = spec.old_persisted_face_id if change.action is Action.REPLACE else None
     if old:
         ctx.delete(api.delete_face, spec.kind, spec.group_id, person_id, old)
-        ctx.save(change, {})  # the old face is gone: the lock forgets it now
+        ctx.save(change, CallResult())  # the old face is gone: the lock forgets it now
     intent = Intent(
         ADD_FACE, spec.group_id, spec.kind, person=spec.person_key, person_id=person_id,
         sha256=spec.sha256, user_data_digest=user_data_digest(spec.user_data),
@@ -252,7 +253,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
             target_face=spec.target_face,
             detection_model=spec.detection_model,
         )
-        ctx.save(change, {"persisted_face_id": face_id})
+        ctx.save(change, CallResult(persisted_face_id=face_id))
     verb = "replaced" if change.action is Action.REPLACE else "added"
     return Outcome(f"{verb} (persistedFaceId {face_id})")
 
@@ -267,7 +268,7 @@ def _update_face(change: Change, ctx: Context) -> Outcome:
         update.persisted_face_id,
         update.user_data,
     )
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("updated")
 
 
@@ -276,7 +277,7 @@ def _delete_face(change: Change, ctx: Context) -> Outcome:
     ctx.delete(
         ctx.backend.delete_face, ref.kind, ref.group_id, ref.person_id, ref.persisted_face_id
     )
-    ctx.save(change, {})
+    ctx.save(change, CallResult())
     return Outcome("deleted")
 
 
@@ -303,7 +304,7 @@ def _person_id(change: Change, spec: FaceSpec, ctx: Context) -> str:
     """The person's id: the plan's, or the one its create got earlier in this apply."""
     person_id = spec.person_id
     if not person_id:
-        with ctx.lock:
+        with ctx.mutex:
             person_id = ctx.person_ids.get((spec.group_id, spec.person_key))
     if not person_id:
         raise PlanError(f"{change.address}: the plan does not say which person to add it to")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from facesync.engine.record import record
+from facesync.engine.record import CallResult, record
 from facesync.plan.model import Change
 from facesync.state.lock_file import write_lock
 from facesync.state.model import LockState
@@ -18,7 +18,7 @@ class LockSink(Protocol):
 
     state: LockState
 
-    def checkpoint(self, change: Change, result: dict[str, Any]) -> None: ...
+    def checkpoint(self, change: Change, result: CallResult) -> None: ...
     def replace_state(self, state: LockState) -> None: ...
 
 
@@ -30,7 +30,7 @@ class LockFileWriter:
         self.state = state
         self._mutex = threading.Lock()
 
-    def checkpoint(self, change: Change, result: dict[str, Any]) -> None:
+    def checkpoint(self, change: Change, result: CallResult) -> None:
         with self._mutex:
             self.state = write_lock(self.path, record(self.state, change, result))
 

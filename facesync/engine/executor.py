@@ -22,6 +22,7 @@ from facesync.engine.actions import CheckpointFailed, Context, Outcome, run_chan
 from facesync.engine.events import FAILED, SKIPPED, SUCCEEDED, ChangeEvents, planned_calls
 from facesync.engine.graph import ExecutionGraph, build_graph
 from facesync.engine.outcomes import fails_everything
+from facesync.engine.record import CallResult
 from facesync.engine.training import TrainingError, run_training
 from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
 from facesync.plan.model import Action, Change, Plan, ResourceType
@@ -54,7 +55,7 @@ def execute(
     plan: Plan,
     backend: FaceBackend,
     *,
-    checkpoint: Callable[[Change, dict], None],
+    checkpoint: Callable[[Change, CallResult], None],
     parallelism: int = 8,
     train: bool = True,
     wait: bool = True,
@@ -280,7 +281,7 @@ class _Counting:
 
     def __init__(self, backend: FaceBackend) -> None:
         self._backend = backend
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -289,7 +290,7 @@ class _Counting:
             return target
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
+            with self._mutex:
                 self.calls += 1
             return target(*args, **kwargs)
 

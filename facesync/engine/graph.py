@@ -1,4 +1,5 @@
-"""The order in which a plan's changes may run (SPEC §6), as a dependency graph.
+"""The order in which a plan's changes may run, as a dependency graph
+(docs/apply.md: Order).
 
 Two kinds of edge:
 - `requires`: the change needs the other one to have *succeeded* (a face of a
@@ -69,7 +70,7 @@ class ExecutionGraph:
 
 
 def build_graph(changes: Sequence[Change]) -> ExecutionGraph:
-    """Nodes and dependencies for `changes` (SPEC §6)."""
+    """Nodes and dependencies for `changes`."""
     by_group: dict[str, list[int]] = defaultdict(list)  # member (person/face) changes
     group_level: dict[str, list[int]] = defaultdict(list)
     person_create: dict[Lane, int] = {}

@@ -11,7 +11,7 @@ gone from both the manifest and the server).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from facesync.digest import text_digest
@@ -34,21 +34,30 @@ from facesync.plan.payloads import (
 )
 from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
+
+@dataclass(frozen=True)
+class CallResult:
+    """What a successful call answered that the lock file records: the new
+    person's id, the new face's id (absent after the first half of a face
+    replace, the delete of the old face), or the training status."""
+
+    person_id: str | None = None
+    persisted_face_id: str | None = None
+    training_status: str | None = None
+
+
 # A training that has started includes every change made before it; only a
 # failed one leaves them untrained.
 _TRAINING_STARTED = ("succeeded", "running", "notstarted")
 
 
-def record(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
-    """The state after `change` succeeded on the server with `result`.
-
-    Results: {"person_id"} for a person create, {"persisted_face_id"} for a face
-    create or replace (a replace without it records only the deletion of the
-    old face), {"status"} for a train; everything else takes {}.
-    """
+def record(state: LockState, change: Change, result: CallResult) -> LockState:
+    """The state after `change` succeeded on the server with `result`."""
     kind = change.address.type
     if change.action is Action.TRAIN:
-        return _set_training(state, change.payload.group_id, result["status"])
+        if result.training_status is None:
+            raise ValueError(f"{change.address}: a training's result carries its status")
+        return _set_training(state, change.payload.group_id, result.training_status)
     if kind is ResourceType.GROUP:
         return _record_group(state, change)
     if kind is ResourceType.PERSON:
@@ -84,7 +93,7 @@ def _record_group(state: LockState, change: Change) -> LockState:
     )
 
 
-def _record_person(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
+def _record_person(state: LockState, change: Change, result: CallResult) -> LockState:
     group = _group(state, change.payload.group_id, change)
     if change.action is Action.DELETE:
         ref = change.payload_as(PersonRef)
@@ -104,14 +113,14 @@ def _record_person(state: LockState, change: Change, result: dict[str, Any]) -> 
     spec = change.payload_as(PersonSpec)
     person = LockedPerson(
         key=spec.person_key,
-        person_id=result["person_id"],
+        person_id=_required(result.person_id, change),
         name_digest=text_digest(spec.name) or "",
         user_data_digest=text_digest(spec.user_data),
     )
     return _put_person(state, group, person, train=True)
 
 
-def _record_face(state: LockState, change: Change, result: dict[str, Any]) -> LockState:
+def _record_face(state: LockState, change: Change, result: CallResult) -> LockState:
     group = _group(state, change.payload.group_id, change)
     if change.action is Action.DELETE:
         ref = change.payload_as(FaceRef)
@@ -133,7 +142,7 @@ def _record_face(state: LockState, change: Change, result: dict[str, Any]) -> Lo
     person = _person(group, spec.person_key, change)
     gone = {spec.sha256, spec.old_sha256}
     person = replace(person, faces=tuple(f for f in person.faces if f.sha256 not in gone))
-    new_id = result.get("persisted_face_id")
+    new_id = result.persisted_face_id
     if new_id:
         face = LockedFace(
             sha256=spec.sha256,
@@ -145,6 +154,12 @@ def _record_face(state: LockState, change: Change, result: dict[str, Any]) -> Lo
         )
         person = person.with_face(face)
     return _put_person(state, group, person, train=True)
+
+
+def _required(person_id: str | None, change: Change) -> str:
+    if person_id is None:
+        raise ValueError(f"{change.address}: a person create's result carries its id")
+    return person_id
 
 
 def _set_training(state: LockState, group_id: str, status: str) -> LockState:

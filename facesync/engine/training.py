@@ -1,8 +1,8 @@
 """Train a group and, unless told not to wait, poll until training ends.
 
-Training is asynchronous (contract §1.6-1.7, §11): POST train answers 202 and
-the status goes running -> succeeded | failed. Polls start fast, because small
-groups train in about a second, and slow down to a few seconds for big ones.
+Training is asynchronous: POST train answers 202 and the status goes
+running -> succeeded | failed. Polls start fast, because small groups train in
+about a second, and slow down to a few seconds for big ones.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from facesync.backends.base import TrainingInfo
 from facesync.backends.service_errors import is_not_trained
 from facesync.engine.actions import Context, Outcome
+from facesync.engine.record import CallResult
 from facesync.errors import ApiError
 from facesync.plan.model import Change
 from facesync.plan.payloads import TrainSpec
@@ -27,10 +28,10 @@ def run_training(change: Change, ctx: Context) -> Outcome:
     ctx.call(ctx.backend.train_group, kind, group_id)
     if not ctx.wait:
         info = TrainingInfo("running")
-        ctx.save(change, {"status": info.status})
+        ctx.save(change, CallResult(training_status=info.status))
         return Outcome("training started (not waiting)", info)
     info = poll_training(ctx, kind, group_id)
-    ctx.save(change, {"status": info.status})
+    ctx.save(change, CallResult(training_status=info.status))
     if info.status == "succeeded":
         return Outcome("trained", info)
     if info.status == "failed":

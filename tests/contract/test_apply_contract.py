@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from facesync.engine.executor import execute
+from facesync.engine.record import CallResult
 from facesync.engine.refresh import refresh
 from facesync.manifest.model import DesiredGroup, Manifest
 from facesync.plan.model import Change
@@ -21,10 +22,10 @@ def test_an_apply_is_seen_whole_by_the_next_refresh(backend, gid, faces, tmp_pat
         photo.write_bytes(image)
         changes += [person_create(gid, name), face_create(gid, name, photo)]
     changes.append(train(gid))
-    results: dict[str, dict] = {}
+    results: dict[str, CallResult] = {}
     lock = threading.Lock()
 
-    def checkpoint(change: Change, result: dict) -> None:
+    def checkpoint(change: Change, result: CallResult) -> None:
         with lock:
             results[str(change.address)] = result
 
@@ -39,6 +40,6 @@ def test_an_apply_is_seen_whole_by_the_next_refresh(backend, gid, faces, tmp_pat
     seen = {p.person_id: p.persisted_face_ids for p in observed.persons}
     recorded = {}
     for name in faces:
-        face_id = results[f"{gid}/{name}/{name}.jpg"]["persisted_face_id"]
-        recorded[results[f"{gid}/{name}"]["person_id"]] = (face_id,)
+        face_id = results[f"{gid}/{name}/{name}.jpg"].persisted_face_id
+        recorded[results[f"{gid}/{name}"].person_id] = (face_id,)
     assert seen == recorded

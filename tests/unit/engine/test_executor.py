@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from facesync.engine.executor import ApplyReport, execute
+from facesync.engine.record import CallResult
 from facesync.errors import ApiError, ApiUnreachableError, Interrupted, LockFileError, PlanError
 from facesync.plan.model import Action, Change
 from tests.fakes import FakeBackend
@@ -36,14 +37,14 @@ class Checkpoints:
     """A thread-safe checkpoint callback that remembers every call."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, Action, dict]] = []
+        self.calls: list[tuple[str, Action, CallResult]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, change: Change, result: dict) -> None:
+    def __call__(self, change: Change, result: CallResult) -> None:
         with self._lock:
-            self.calls.append((str(change.address), change.action, dict(result)))
+            self.calls.append((str(change.address), change.action, result))
 
-    def for_address(self, address: str) -> list[dict]:
+    def for_address(self, address: str) -> list[CallResult]:
         return [result for a, _, result in self.calls if a == address]
 
 
@@ -73,11 +74,12 @@ def test_every_success_is_checkpointed_once_with_the_new_ids(tmp_path: Path):
     fake = FakeBackend()
     report, checkpoints = run(enrolment(tmp_path, persons=2, faces=2), fake)
     assert len(checkpoints.calls) == len(report.succeeded) == 8
-    person_id = checkpoints.for_address("staff/p00")[0]["person_id"]
-    face_ids = [checkpoints.for_address(f"staff/p00/p00-{i}.jpg")[0]["persisted_face_id"]
+    person_id = checkpoints.for_address("staff/p00")[0].person_id
+    face_ids = [checkpoints.for_address(f"staff/p00/p00-{i}.jpg")[0].persisted_face_id
                 for i in range(2)]  # fmt: skip
     assert sorted(face_ids) == sorted(fake.group("staff").persons[person_id].faces)
-    assert checkpoints.for_address("staff") == [{}, {"status": "succeeded"}]
+    trained = CallResult(training_status="succeeded")
+    assert checkpoints.for_address("staff") == [CallResult(), trained]
 
 
 def test_every_mutation_the_server_made_was_checkpointed(tmp_path: Path):
@@ -172,7 +174,8 @@ def test_a_face_replace_deletes_the_old_face_then_adds_the_new_one(tmp_path: Pat
     assert report.ok
     assert [c.operation for c in fake.calls] == ["delete_face", "add_face"]
     (new_id,) = fake.group("staff").persons[pid].faces
-    assert checkpoints.for_address("staff/alice/a.jpg") == [{}, {"persisted_face_id": new_id}]
+    added = CallResult(persisted_face_id=new_id)
+    assert checkpoints.for_address("staff/alice/a.jpg") == [CallResult(), added]
 
 
 def test_deleting_what_is_already_gone_succeeds(tmp_path: Path):
@@ -209,7 +212,7 @@ def test_an_unreachable_endpoint_stops_the_apply(tmp_path: Path):
 def test_a_checkpoint_that_cannot_be_written_stops_the_apply(tmp_path: Path):
     fake = FakeBackend()
 
-    def broken(change: Change, result: dict) -> None:
+    def broken(change: Change, result: CallResult) -> None:
         if change.address.person:
             raise LockFileError("cannot write example.lock.json: disk full")
 

@@ -1,4 +1,4 @@
-"""Dependency order of a plan's changes (SPEC §6), as table tests."""
+"""Dependency order of a plan's changes (docs/apply.md: Order), as table tests."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from facesync.digest import text_digest
-from facesync.engine.record import begin, finish, record
+from facesync.engine.record import CallResult, begin, finish, record
 from facesync.errors import PlanError
 from facesync.plan.model import (
     Action,
@@ -57,7 +57,7 @@ def _staff(state: LockState) -> LockedGroup:
 def test_a_created_group_is_recorded_empty_untrained_and_needing_training() -> None:
     change = _change("team", Action.CREATE, group_id="team", name="Team", user_data=None,
                      recognition_model="recognition_03")
-    team = record(_state(), change, {}).group("team")
+    team = record(_state(), change, CallResult()).group("team")
     assert team == LockedGroup("team", "personGroup", "recognition_03", text_digest("Team") or "",
                                None, None, True, ())
 
@@ -65,26 +65,26 @@ def test_a_created_group_is_recorded_empty_untrained_and_needing_training() -> N
 def test_a_replaced_group_forgets_every_old_id() -> None:
     change = _change("staff", Action.REPLACE, name="Staff", user_data=None,
                      recognition_model="recognition_03", old_kind="personGroup")
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.persons == () and staff.recognition_model == "recognition_03"
 
 
 def test_a_group_update_records_only_what_was_sent() -> None:
     change = _change("staff", Action.UPDATE, name=None, user_data="")
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.name_digest == text_digest("Staff")
     assert staff.user_data_digest == text_digest("")
     assert staff.needs_training is False
 
 
 def test_a_deleted_group_leaves_the_lock() -> None:
-    assert record(_state(), _change("staff", Action.DELETE), {}).groups == ()
+    assert record(_state(), _change("staff", Action.DELETE), CallResult()).groups == ()
 
 
 def test_a_created_person_gets_its_id_and_the_group_needs_training() -> None:
     change = _change("staff/bob", Action.CREATE, person_key="bob", name="Bob",
                      user_data="facesync:key=bob")
-    staff = _staff(record(_state(), change, {"person_id": "p-bob"}))
+    staff = _staff(record(_state(), change, CallResult(person_id="p-bob")))
     assert [p.key for p in staff.persons] == ["alice", "bob"]
     assert staff.person("bob") == LockedPerson("bob", "p-bob", text_digest("Bob") or "",
                                                text_digest("facesync:key=bob"), ())
@@ -94,21 +94,21 @@ def test_a_created_person_gets_its_id_and_the_group_needs_training() -> None:
 def test_a_person_created_again_after_drift_starts_without_faces() -> None:
     change = _change("staff/alice", Action.CREATE, person_key="alice", name="Alice",
                      user_data="facesync:key=alice")
-    alice = _staff(record(_state(), change, {"person_id": "p-new"})).person("alice")
+    alice = _staff(record(_state(), change, CallResult(person_id="p-new"))).person("alice")
     assert alice is not None and alice.person_id == "p-new" and alice.faces == ()
 
 
 def test_a_person_update_changes_digests_and_does_not_need_training() -> None:
     change = _change("staff/alice", Action.UPDATE, person_key="alice", person_id="p-alice",
                      name="Alice E.", user_data=None)
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.person("alice").name_digest == text_digest("Alice E.")  # type: ignore
     assert not staff.needs_training
 
 
 def test_a_deleted_person_leaves_the_lock() -> None:
     change = _change("staff/alice", Action.DELETE, person_key="alice", person_id="p-alice")
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.persons == () and staff.needs_training
 
 
@@ -120,7 +120,7 @@ def _face_data(sha: str, path: str, **more: Any) -> dict[str, Any]:
 
 def test_a_created_face_is_recorded_with_its_persisted_face_id_sorted_by_sha() -> None:
     change = _change("staff/alice/b.jpg", Action.CREATE, **_face_data(SHA_B, "b.jpg"))
-    alice = _staff(record(_state(), change, {"persisted_face_id": "f-b"})).person("alice")
+    alice = _staff(record(_state(), change, CallResult(persisted_face_id="f-b"))).person("alice")
     assert alice is not None
     assert alice.faces[1] == LockedFace(SHA_B, "b.jpg", "f-b", (1, 2, 30, 40), "detection_01",
                                         text_digest("u"))
@@ -130,21 +130,21 @@ def test_a_created_face_is_recorded_with_its_persisted_face_id_sorted_by_sha() -
 def test_a_replaced_face_drops_the_old_image() -> None:
     data = _face_data(SHA_C, "a/1.jpg", old_persisted_face_id="f-a", old_sha256=SHA_A)
     change = _change("staff/alice/a/1.jpg", Action.REPLACE, **data)
-    alice = _staff(record(_state(), change, {"persisted_face_id": "f-c"})).person("alice")
+    alice = _staff(record(_state(), change, CallResult(persisted_face_id="f-c"))).person("alice")
     assert [(f.sha256, f.persisted_face_id) for f in alice.faces] == [(SHA_C, "f-c")]  # type: ignore
 
 
 def test_a_replace_recorded_half_way_forgets_the_old_face_so_the_next_plan_creates_it() -> None:
     data = _face_data(SHA_A, "a/1.jpg", old_persisted_face_id="f-a", old_sha256=SHA_A)
     change = _change("staff/alice/a/1.jpg", Action.REPLACE, **data)
-    assert _staff(record(_state(), change, {})).person("alice").faces == ()  # type: ignore
+    assert _staff(record(_state(), change, CallResult())).person("alice").faces == ()  # type: ignore
 
 
 def test_a_face_update_records_the_new_user_data_digest_and_path() -> None:
     change = _change("staff/alice/a/one.jpg", Action.UPDATE, person_key="alice",
                      person_id="p-alice", sha256=SHA_A, persisted_face_id="f-a",
                      path="a/one.jpg", user_data="new")
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     face = staff.person("alice").face(SHA_A)  # type: ignore[union-attr]
     assert (face.user_data_digest, face.path) == (text_digest("new"), "a/one.jpg")  # type: ignore
     assert not staff.needs_training
@@ -153,7 +153,7 @@ def test_a_face_update_records_the_new_user_data_digest_and_path() -> None:
 def test_a_deleted_face_leaves_the_lock_and_the_group_needs_training() -> None:
     change = _change("staff/alice/a/1.jpg", Action.DELETE, person_key="alice",
                      person_id="p-alice", sha256=SHA_A, persisted_face_id="f-a", path="a/1.jpg")
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.person("alice").faces == () and staff.needs_training  # type: ignore
 
 
@@ -163,7 +163,7 @@ def test_a_deleted_face_leaves_the_lock_and_the_group_needs_training() -> None:
 )
 def test_a_training_records_its_status(status: str, needs_training: bool) -> None:
     staff = _staff(record(_state(needs_training=True), _change("staff", Action.TRAIN),
-                          {"status": status}))
+                          CallResult(training_status=status)))
     assert (staff.training_status, staff.needs_training) == (status.lower(), needs_training)
 
 
@@ -171,11 +171,12 @@ def test_recording_into_a_group_the_lock_does_not_have_is_a_clear_error() -> Non
     change = _change("team/bob", Action.CREATE, group_id="team", person_key="bob", name="Bob",
                      user_data=None)
     with pytest.raises(PlanError, match="group 'team' is not in the lock; plan again"):
-        record(_state(), change, {"person_id": "p"})
+        record(_state(), change, CallResult(person_id="p"))
 
 
 def test_record_never_changes_the_serial_or_endpoint() -> None:
-    state = record(_state(), _change("staff", Action.TRAIN), {"status": "succeeded"})
+    trained = CallResult(training_status="succeeded")
+    state = record(_state(), _change("staff", Action.TRAIN), trained)
     assert (state.serial, state.endpoint) == (3, "embedded")
 
 
@@ -255,7 +256,7 @@ def test_an_adoption_is_recorded_once_whatever_ran_after_it() -> None:
                      sha256=SHA_C, path="b/2.jpg", abs_path="/g/b/2.jpg", target_face=None,
                      user_data=None,
                      detection_model="detection_03")
-    ran = record(started, face_c, {"persisted_face_id": "f-c"})
+    ran = record(started, face_c, CallResult(persisted_face_id="f-c"))
     assert begin(ran, plan) == ran
     assert finish(ran, plan) == ran
 
@@ -273,7 +274,7 @@ def test_an_adopted_group_is_recorded_needing_training() -> None:
 def test_deleting_an_unrecorded_duplicate_person_keeps_the_recorded_one() -> None:
     change = _change("staff/alice", Action.DELETE, person_key="alice", person_id="p-dup",
                      unrecorded=True)
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.person("alice") == _staff(_state()).person("alice")
     assert staff.needs_training
 
@@ -281,6 +282,6 @@ def test_deleting_an_unrecorded_duplicate_person_keeps_the_recorded_one() -> Non
 def test_deleting_an_unrecorded_duplicate_face_keeps_the_recorded_one() -> None:
     change = _change("staff/alice/f-dup", Action.DELETE, person_key="alice", person_id="p-alice",
                      sha256=SHA_A, persisted_face_id="f-dup", path="f-dup", unrecorded=True)
-    staff = _staff(record(_state(), change, {}))
+    staff = _staff(record(_state(), change, CallResult()))
     assert staff.person("alice").faces == _staff(_state()).person("alice").faces
     assert staff.needs_training

@@ -14,7 +14,7 @@ from facesync.commands.terminal import recovery_line
 from facesync.engine.converge import Passes, converge
 from facesync.engine.executor import ApplyReport, execute
 from facesync.engine.planning import plan_with_journal
-from facesync.engine.record import record
+from facesync.engine.record import CallResult, record
 from facesync.errors import ApiError, ApiUnreachableError
 from facesync.manifest.model import DesiredFace, DesiredGroup, DesiredPerson, Manifest
 from facesync.plan.model import Action, Change
@@ -32,7 +32,7 @@ class MemoryLock:
         self.state = LockState("embedded")
         self.writes = 0
 
-    def checkpoint(self, change: Change, result: dict) -> None:
+    def checkpoint(self, change: Change, result: CallResult) -> None:
         self.state = record(self.state, change, result)
         self.writes += 1
 
@@ -217,7 +217,7 @@ def test_a_crash_between_answer_and_lock_write_is_adopted_by_the_next_apply(
     # The lock write after the 4th mutation fails: the apply stops, as a kill would.
     original = first.lock.checkpoint
 
-    def dies(change: Change, result: dict) -> None:
+    def dies(change: Change, result: CallResult) -> None:
         if first.lock.writes == 3:
             raise OSError("killed")
         original(change, result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facesync.engine.executor import execute
+from facesync.engine.record import CallResult
 from facesync.errors import ApiError
 from tests.fakes import FakeBackend
 
@@ -34,7 +35,7 @@ def test_training_is_polled_until_it_succeeds_with_growing_waits(tmp_path: Path)
     assert report.training["staff"].status == "succeeded"
     assert len(fake.operations("get_training_status")) == 5
     assert time.sleeps == sorted(time.sleeps) and time.sleeps[0] <= 0.25
-    assert checkpoints.for_address("staff")[-1] == {"status": "succeeded"}
+    assert checkpoints.for_address("staff")[-1] == CallResult(training_status="succeeded")
 
 
 def test_a_failed_training_is_reported_and_recorded(tmp_path: Path):
@@ -47,7 +48,7 @@ def test_a_failed_training_is_reported_and_recorded(tmp_path: Path):
         "training failed: There is no person in the group."
     )
     assert report.training["staff"].status == "failed"
-    assert checkpoints.for_address("staff")[-1] == {"status": "failed"}
+    assert checkpoints.for_address("staff")[-1] == CallResult(training_status="failed")
 
 
 def test_training_that_outlasts_the_timeout_is_a_clear_failure(tmp_path: Path):
@@ -59,7 +60,7 @@ def test_training_that_outlasts_the_timeout_is_a_clear_failure(tmp_path: Path):
     assert error.code == "TrainingTimeout"
     assert "still running after 30 s" in str(error)
     assert time.now <= 30.0 and max(time.sleeps) <= 3.0
-    assert checkpoints.for_address("staff")[-1] == {"status": "running"}
+    assert checkpoints.for_address("staff")[-1] == CallResult(training_status="running")
 
 
 def test_no_wait_starts_training_and_does_not_poll(tmp_path: Path):
@@ -68,7 +69,7 @@ def test_no_wait_starts_training_and_does_not_poll(tmp_path: Path):
     assert report.ok
     assert report.training["staff"].status == "running"
     assert fake.operations("train_group") and not fake.operations("get_training_status")
-    assert checkpoints.for_address("staff")[-1] == {"status": "running"}
+    assert checkpoints.for_address("staff")[-1] == CallResult(training_status="running")
 
 
 def test_a_train_refused_while_training_runs_is_repeated_after_a_wait(tmp_path: Path):

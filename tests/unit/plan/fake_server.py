@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
 
-from facesync.engine.record import begin, finish, record
+from facesync.engine.record import CallResult, begin, finish, record
 from facesync.plan.model import Action, Change, Plan, ResourceType
 from facesync.plan.payloads import (
     FaceRef,
@@ -68,19 +67,19 @@ class FakeServer:
             lock = record(lock, change, result)
         return finish(lock, plan)
 
-    def execute(self, change: Change, lock: LockState) -> dict[str, Any]:
+    def execute(self, change: Change, lock: LockState) -> CallResult:
         p = change.payload
         self.calls.append(f"{change.action.value} {change.address}")
         if change.action is Action.TRAIN:
             self.groups[(p.kind, p.group_id)].training = "succeeded"
-            return {"status": "succeeded"}
+            return CallResult(training_status="succeeded")
         if change.address.type is ResourceType.GROUP:
             return self._group(change)
         if change.address.type is ResourceType.PERSON:
             return self._person(change)
         return self._face(change, lock)
 
-    def _group(self, change: Change) -> dict[str, Any]:
+    def _group(self, change: Change) -> CallResult:
         p, action = change.payload, change.action
         if action is Action.DELETE:
             del self.groups[(p.kind, p.group_id)]
@@ -96,25 +95,25 @@ class FakeServer:
             g = self.groups[(update.kind, update.group_id)]
             g.name = update.name if update.name is not None else g.name
             g.user_data = update.user_data if update.user_data is not None else g.user_data
-        return {}
+        return CallResult()
 
-    def _person(self, change: Change) -> dict[str, Any]:
+    def _person(self, change: Change) -> CallResult:
         g = self.groups[(change.payload.kind, change.payload.group_id)]
         if change.action is Action.CREATE:
             spec = change.payload_as(PersonSpec)
             person_id = self.new_id("person")
             g.persons[person_id] = FakePerson(spec.name, spec.user_data)
-            return {"person_id": person_id}
+            return CallResult(person_id=person_id)
         if change.action is Action.DELETE:
             del g.persons[change.payload_as(PersonRef).person_id]
-            return {}
+            return CallResult()
         update = change.payload_as(PersonUpdate)
         p = g.persons[update.person_id]
         p.name = update.name if update.name is not None else p.name
         p.user_data = update.user_data if update.user_data is not None else p.user_data
-        return {}
+        return CallResult()
 
-    def _face(self, change: Change, lock: LockState) -> dict[str, Any]:
+    def _face(self, change: Change, lock: LockState) -> CallResult:
         d = change.payload
         assert isinstance(d, (FaceSpec, FaceUpdate, FaceRef))
         person_id = d.person_id
@@ -127,15 +126,15 @@ class FakeServer:
         p = self.groups[(d.kind, d.group_id)].persons[person_id]
         if isinstance(d, FaceRef):
             del p.faces[d.persisted_face_id]
-            return {}
+            return CallResult()
         if isinstance(d, FaceUpdate):
             p.faces[d.persisted_face_id] = d.user_data
-            return {}
+            return CallResult()
         if change.action is Action.REPLACE:
             del p.faces[d.old_persisted_face_id]  # type: ignore[arg-type]
         face_id = self.new_id("face")
         p.faces[face_id] = d.user_data
-        return {"persisted_face_id": face_id}
+        return CallResult(persisted_face_id=face_id)
 
     # --- refresh --------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The diff rules of SPEC §5 as a table: start from an applied manifest, change
+"""The diff rules as a table: start from an applied manifest, change
 the manifest and/or the server, and read the plan's lines."""
 
 from __future__ import annotations
