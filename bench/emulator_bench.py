@@ -1,4 +1,4 @@
-"""Figures of the local Face API emulator (issue 2), printed, not asserted.
+"""Figures of the local Face API emulator (docs/emulator.md), printed, not asserted.
 
     python bench/emulator_bench.py [--persons 10000] [--faces 5] [--add-faces 60]
 

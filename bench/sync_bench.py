@@ -1,4 +1,4 @@
-"""Figures for the declarative sync (issue: manifest -> plan -> apply -> lock).
+"""Figures for the declarative sync (manifest -> plan -> apply -> lock).
 
 Prints:
 - wall time of the quick-start apply (the example manifest, embedded emulator,

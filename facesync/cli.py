@@ -18,6 +18,7 @@ import click
 from facesync import __version__
 from facesync.commands.options import GlobalOptions
 from facesync.errors import EXIT_ERROR, EXIT_INTERRUPTED, FacesyncError
+from facesync.workspace import serve_data_dir
 
 
 def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -159,7 +160,7 @@ def identify(image: Path, group_id: str | None, threshold: float, as_json: bool)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5005, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--data", "data_dir", type=click.Path(path_type=Path),
-              default=Path(".facesync/serve"), show_default=True,
+              default=serve_data_dir(), show_default=True,
               help="Folder for the emulator's database.")
 @click.option("--key", help="Key clients must send (default: a random one, printed).")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000))

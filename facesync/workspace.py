@@ -14,6 +14,7 @@ from pathlib import Path
 LOCAL_DIR_NAME = ".facesync"
 HASH_CACHE_FILE = "hashes.json"
 EMULATOR_DIR = "emulator"
+SERVE_DIR = "serve"
 
 
 def local_dir(folder: Path) -> Path:
@@ -39,6 +40,12 @@ def hash_cache_path(manifest_folder: Path) -> Path:
 def emulator_data_dir(manifest_folder: Path) -> Path:
     """Where the embedded emulator keeps its database; `.facesync/` is created."""
     return ensure_local_dir(manifest_folder) / EMULATOR_DIR
+
+
+def serve_data_dir() -> Path:
+    """The default data folder of `facesync serve`: `.facesync/serve` in the
+    current folder (a relative path, shown as such in --help)."""
+    return Path(LOCAL_DIR_NAME) / SERVE_DIR
 
 
 def journal_path(lock_path: Path) -> Path:

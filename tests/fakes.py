@@ -1,4 +1,4 @@
-"""An in-memory FaceBackend for unit tests, honouring the contract's main rules.
+"""An in-memory FaceBackend for unit tests, honouring the service's main rules.
 
 Rules kept (as the emulator keeps them): caller-chosen group ids with their regex and a
 409 on a second create; service-made lowercase GUIDs for persons and faces;

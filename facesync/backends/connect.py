@@ -5,7 +5,6 @@ HTTP too, so both paths exercise the same client."""
 from __future__ import annotations
 
 import secrets
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,19 +14,16 @@ from facesync.backends.http import HttpBackend
 from facesync.workspace import emulator_data_dir
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 @contextmanager
 def open_backend(
     conn: Connection,
     manifest_folder: Path,
     *,
-    say: Callable[[str], None] = _stderr,
+    say: Callable[[str], None],
     pool_size: int = 16,
 ) -> Iterator[HttpBackend]:
-    """Yield a ready backend; stop the embedded emulator afterwards."""
+    """Yield a ready backend; stop the embedded emulator afterwards. `say`
+    tells the user which backend is used (the caller decides where that goes)."""
     if conn.endpoint is not None:
         backend = HttpBackend(
             conn.endpoint, conn.key or "", rate=conn.rate, pool_size=max(16, pool_size)

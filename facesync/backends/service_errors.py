@@ -25,7 +25,6 @@ SERVER_ERRORS = frozenset({500, 502, 504})
 MAY_HAVE_HAPPENED = frozenset({500, 502, 503, 504})
 
 
-
 @dataclass(frozen=True)
 class ErrorBody:
     code: str
@@ -50,16 +49,6 @@ def parse_error(status: int, body: bytes | str | None) -> ErrorBody:
         code = _first(inner, "code") or code
         message = _text(inner.get("message")) or message
     return ErrorBody(code, message or f"HTTP {status}")
-
-
-
-
-
-
-
-
-
-
 
 
 def _json(body: bytes | str | None) -> object:

@@ -21,6 +21,7 @@ _WAIT_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 
+
 def server_wait(
     headers: Mapping[str, str], message: str, *, now: datetime | None = None
 ) -> float | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import click
+
 from facesync.backends.connection import Connection, resolve_connection
 from facesync.commands.options import GlobalOptions
 from facesync.errors import UsageError
@@ -31,6 +33,12 @@ def read_state(options: GlobalOptions, conn: Connection, *, rebind: bool = False
 def check_inputs(manifest: Manifest, lock: LockState, targets: Sequence[Address]) -> None:
     """What can be refused before any server call (a mistyped --target)."""
     check_targets(list(targets), manifest, lock)
+
+
+def say(text: str) -> None:
+    """A note about how the command runs (which backend, a journal problem): stderr,
+    so that stdout holds only the command's own output (a plan, --json)."""
+    click.echo(text, err=True)
 
 
 def parse_targets(targets: Sequence[str]) -> list[Address]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from facesync.commands.common import connection, read_state
+from facesync.commands.common import connection, read_state, say
 from facesync.commands.options import GlobalOptions
 from facesync.engine.identify import identify_faces
 from facesync.errors import UsageError
@@ -26,7 +26,7 @@ def run(
     lock = read_state(options, conn)
     group = _pick_group(lock, group_id)
     named = identify_faces(
-        conn, options.manifest_path.parent, data, group, threshold=threshold
+        conn, options.manifest_path.parent, data, group, threshold=threshold, say=say
     )
     rows = [
         {

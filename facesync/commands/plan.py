@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from facesync.commands.common import check_inputs, connection, load, parse_targets, read_state
+from facesync.commands.common import (
+    check_inputs,
+    connection,
+    load,
+    parse_targets,
+    read_state,
+    say,
+)
 from facesync.commands.options import GlobalOptions
 from facesync.engine.planning import make_plan
 from facesync.errors import EXIT_CHANGES, EXIT_OK
@@ -31,7 +38,9 @@ def run(
     conn = connection(options)
     lock = read_state(options, conn, rebind=rebind)
     check_inputs(manifest, lock, wanted)
-    plan = make_plan(manifest, lock, conn if refresh else None, options.lock_path, wanted)
+    plan = make_plan(
+        manifest, lock, conn if refresh else None, options.lock_path, wanted, say=say
+    )
     if as_json:
         click.echo(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))
     else:

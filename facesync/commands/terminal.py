@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import click
 
+from facesync.commands.common import say
 from facesync.commands.confirm import confirm_plan
 from facesync.commands.progress import make_progress
 from facesync.engine.events import ChangeEvents
@@ -51,7 +52,7 @@ class TerminalUI:
         click.echo(f"{text}: {summary_line(plan).removeprefix('Plan: ')}")
 
     def warn(self, text: str) -> None:
-        click.echo(text, err=True)
+        say(text)
 
 
 def recovery_line(report: ApplyReport) -> str | None:

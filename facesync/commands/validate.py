@@ -8,7 +8,7 @@ from facesync.commands.options import GlobalOptions
 from facesync.emulator.facepick import Rectangle, Refusal, centred_in, choose_face
 from facesync.errors import Diagnostic, ManifestError
 from facesync.manifest.model import DesiredFace, Manifest
-from facesync.manifest.paths import format_path
+from facesync.schemas_dir import json_path
 
 from .common import load
 
@@ -43,7 +43,7 @@ def _check_faces(manifest: Manifest) -> None:
                 found = [box.rectangle for box in scene.boxes]
                 message = _face_problem(face, found, (scene.width, scene.height))
                 if message:
-                    where = format_path(("groups", group.group_id, "persons", person.key, "faces"))
+                    where = json_path(("groups", group.group_id, "persons", person.key, "faces"))
                     problems.append(Diagnostic(str(manifest.path), face.line, where, message))
     if problems:
         raise ManifestError(problems)

@@ -64,7 +64,7 @@ class FaultInjector:
     def __init__(self, rate: float, seed: int | None = None) -> None:
         self.rate = rate
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self._requests = 0
         self._mutating = 0
         self._injected: Counter[tuple[str, bool]] = Counter()
@@ -72,7 +72,7 @@ class FaultInjector:
     def draw(self, method: str) -> Fault | None:
         """The fault for one request, or None; called once per routed request."""
         mutating = method.upper() in MUTATING_METHODS
-        with self._lock:
+        with self._mutex:
             self._requests += 1
             self._mutating += mutating
             if not self.rate or not mutating:
@@ -87,7 +87,7 @@ class FaultInjector:
 
     def counts(self) -> FaultCounts:
         """A snapshot of the counters."""
-        with self._lock:
+        with self._mutex:
             kinds: Counter[str] = Counter()
             for (kind, _), count in self._injected.items():
                 kinds[kind] += count

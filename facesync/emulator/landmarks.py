@@ -48,13 +48,13 @@ _POINTS: dict[str, tuple[int, ...]] = {
     "underLipBottom": (57,),
 }
 
-_lock = threading.Lock()
+_mutex = threading.Lock()
 _predictor: Any = None
 
 
 def _shape_68() -> Any:
     global _predictor
-    with _lock:
+    with _mutex:
         if _predictor is None:
             import dlib
 

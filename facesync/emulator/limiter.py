@@ -23,13 +23,13 @@ class RateLimiter:
         self.calls = 0 if rate is None else round(rate * self.window)
         self._clock = clock
         self._times: deque[float] = deque()
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
 
     def acquire(self) -> int | None:
         """None when the call may proceed, else the seconds to wait before retrying."""
         if not self.window:
             return None
-        with self._lock:
+        with self._mutex:
             now = self._clock()
             while self._times and self._times[0] <= now - self.window:
                 self._times.popleft()

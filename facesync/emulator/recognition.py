@@ -43,12 +43,12 @@ class TemporaryFace:
 class FaceIdRegistry:
     def __init__(self, capacity: int = FACE_ID_CAPACITY) -> None:
         self._faces: OrderedDict[str, TemporaryFace] = OrderedDict()
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self._capacity = capacity
 
     def add(self, embedding: Any, recognition_model: str, ttl: int) -> str:
         face_id = str(uuid.uuid4())
-        with self._lock:
+        with self._mutex:
             self._faces[face_id] = TemporaryFace(
                 embedding, recognition_model, time.monotonic() + ttl
             )
@@ -57,7 +57,7 @@ class FaceIdRegistry:
         return face_id
 
     def get(self, face_id: str) -> TemporaryFace | None:
-        with self._lock:
+        with self._mutex:
             face = self._faces.get(face_id)
             if face is not None and face.expires <= time.monotonic():
                 del self._faces[face_id]

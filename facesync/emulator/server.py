@@ -102,7 +102,7 @@ class RunningEmulator:
         self._pipeline = pipeline
         self._trainer = trainer
         self._store = store
-        self._lock = lock
+        self._data_lock = lock
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{server.port}"
         self.key = pipeline.key
@@ -129,7 +129,7 @@ class RunningEmulator:
         self._pipeline.in_flight.wait_idle(STOP_GRACE_SECONDS)
         self._trainer.stop()
         self._store.close()
-        self._lock.release()
+        self._data_lock.release()
 
 
 def start_emulator(config: EmulatorConfig) -> RunningEmulator:

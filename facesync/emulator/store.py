@@ -262,9 +262,9 @@ class Store:
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._all: list[sqlite3.Connection] = []
         self._slots = threading.BoundedSemaphore(pool_size)
-        self._write_lock = threading.Lock()
+        self._write_mutex = threading.Lock()
         self._closed = False
-        self._pool_lock = threading.Lock()
+        self._pool_mutex = threading.Lock()
         try:
             with self._connection() as db:
                 db.executescript(_SCHEMA)
@@ -293,7 +293,7 @@ class Store:
             db.execute("PRAGMA journal_size_limit = 8388608")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path} cannot be opened as emulator data: {error}.") from None
-        with self._pool_lock:
+        with self._pool_mutex:
             self._all.append(db)
         return db
 
@@ -324,7 +324,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One atomic change: committed when the block ends, rolled back on error."""
-        with self._write_lock, self._connection() as db:
+        with self._write_mutex, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(db)
@@ -335,7 +335,7 @@ class Store:
 
     def close(self) -> None:
         self._closed = True
-        with self._pool_lock:
+        with self._pool_mutex:
             for db in self._all:
                 db.close()
             self._all.clear()

@@ -33,13 +33,13 @@ class IndexCache:
     when the stored training id moved (after a restart, or another training)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self._indexes: dict[tuple[str, str], Index] = {}
 
     def current(self, tx: Tx, kind: GroupKind, group_id: str) -> Index | None:
         key = (kind.name, group_id)
         training_id = tx.snapshot_training_id(kind.name, group_id)
-        with self._lock:
+        with self._mutex:
             cached = self._indexes.get(key)
             if training_id is None:
                 self._indexes.pop(key, None)
@@ -54,11 +54,11 @@ class IndexCache:
         return index
 
     def put(self, kind: GroupKind, group_id: str, index: Index) -> None:
-        with self._lock:
+        with self._mutex:
             self._indexes[(kind.name, group_id)] = index
 
     def forget(self, kind: GroupKind, group_id: str) -> None:
-        with self._lock:
+        with self._mutex:
             self._indexes.pop((kind.name, group_id), None)
 
 
@@ -70,7 +70,7 @@ class Trainer:
         self.indexes = indexes
         self._stopping = threading.Event()
         self._threads: set[threading.Thread] = set()
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
 
     def train(self, kind: GroupKind, group_id: str) -> None:
         validation.group_id(kind, group_id)
@@ -111,7 +111,7 @@ class Trainer:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the trainings started so far have ended."""
-        with self._lock:
+        with self._mutex:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
@@ -124,7 +124,7 @@ class Trainer:
         thread = threading.Thread(
             target=self._run, args=(row,), name=f"train-{row.group_id}", daemon=True
         )
-        with self._lock:
+        with self._mutex:
             self._threads.add(thread)
         thread.start()
 
@@ -138,7 +138,7 @@ class Trainer:
             with contextlib.suppress(Exception):
                 self._finish(row, None, "Training failed.")
         finally:
-            with self._lock:
+            with self._mutex:
                 self._threads.discard(threading.current_thread())
 
     def _train(self, row: TrainingRow) -> None:

@@ -71,10 +71,10 @@ class Scene:
         self.boxes = boxes
         self._chips = chips
         self._embeddings: dict[int, Any] = {}
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
 
     def embedding(self, index: int) -> Any:
-        with self._lock:
+        with self._mutex:
             if index not in self._embeddings:
                 self._embeddings[index] = _models().embed(self._chips[index])
             return self._embeddings[index]
@@ -132,7 +132,7 @@ class _Models:
         self.net = dlib.face_recognition_model_v1(str(folder / RECOGNITION_MODEL))
         self._detectors: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._detectors.put(dlib.get_frontal_face_detector())
-        self._net_lock = threading.Lock()
+        self._net_mutex = threading.Lock()
 
     def detect(self, pixels: Any) -> tuple[Any, Any]:
         """dlib rectangles and scores, upsampled DETECTION_UPSAMPLE times."""
@@ -149,27 +149,27 @@ class _Models:
     def embed(self, chip: Any) -> Any:
         import numpy as np
 
-        with self._net_lock:
+        with self._net_mutex:
             vector = self.net.compute_face_descriptor(chip, 1)
         embedding = np.asarray(vector, dtype=np.float32)
         embedding.setflags(write=False)
         return embedding
 
 
-_models_lock = threading.Lock()
+_models_mutex = threading.Lock()
 _models_instance: _Models | None = None
 
 
 def _models() -> _Models:
     global _models_instance
-    with _models_lock:
+    with _models_mutex:
         if _models_instance is None:
             _models_instance = _Models()
         return _models_instance
 
 
 _cache: OrderedDict[str, Scene] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache_mutex = threading.Lock()
 # Bounds memory when many large images arrive at once.
 _decode_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
@@ -177,13 +177,13 @@ _decode_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 def analyse(image: bytes) -> Scene:
     """Detect the faces of an image (cached by SHA-256); raises images.ImageRefused."""
     key = hashlib.sha256(image).hexdigest()
-    with _cache_lock:
+    with _cache_mutex:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     with _decode_slots:
         scene = _analyse(image)
-    with _cache_lock:
+    with _cache_mutex:
         _cache[key] = scene
         while len(_cache) > CACHE_ENTRIES:
             _cache.popitem(last=False)

@@ -3,6 +3,7 @@ detect, then identify in batches of the service's limit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +24,18 @@ class NamedFace:
 
 
 def identify_faces(
-    conn: Connection, folder: Path, image: bytes, group: LockedGroup, *, threshold: float
+    conn: Connection,
+    folder: Path,
+    image: bytes,
+    group: LockedGroup,
+    *,
+    threshold: float,
+    say: Callable[[str], None],
 ) -> list[NamedFace]:
     """Every face of `image`, named from `group`'s persons; `folder` holds the
     embedded emulator's data when no endpoint is set."""
     names = {p.person_id: p.key for p in group.persons}
-    with open_backend(conn, folder) as backend:
+    with open_backend(conn, folder, say=say) as backend:
         faces = backend.detect(
             image, recognition_model=group.recognition_model,
             detection_model=DEFAULT_DETECTION_MODEL,

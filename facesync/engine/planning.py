@@ -6,7 +6,7 @@ this is where the three inputs meet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from facesync.backends.base import FaceBackend
@@ -42,6 +42,8 @@ def make_plan(
     conn: Connection | None,
     lock_path: Path,
     targets: Sequence[Address] = (),
+    *,
+    say: Callable[[str], None],
 ) -> Plan:
     """What `facesync plan` shows: refresh (unless `conn` is None, --no-refresh)
     and diff, within the targets if any, judging what an interrupted apply left
@@ -50,7 +52,7 @@ def make_plan(
     if conn is None:
         plan = diff(manifest, lock, None, target=list(targets) or None)
     else:
-        with open_backend(conn, manifest.folder) as backend:
+        with open_backend(conn, manifest.folder, say=say) as backend:
             journal = Journal.for_lock(lock_path)
             plan, _ = plan_with_journal(backend, manifest, lock, journal, targets)
     return with_danger_warnings(plan, lock)

@@ -82,9 +82,9 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
                 endpoint=r.conn.identity,
             )
         journal = Journal.for_lock(r.lock_path, warn=ui.warn)
-        with open_backend(r.conn, r.manifest.folder, pool_size=r.parallelism) as backend, closing(
-            journal
-        ):
+        with open_backend(
+            r.conn, r.manifest.folder, say=ui.warn, pool_size=r.parallelism
+        ) as backend, closing(journal):
             reads = 0
             if r.saved is not None:
                 plan = r.saved

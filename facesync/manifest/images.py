@@ -23,7 +23,7 @@ from facesync.limits import (
 # Pillow names some camera JPEGs (multi-picture files) "MPO"; the service takes them as JPEG.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 _FORMATS_TEXT = "JPEG, PNG, GIF or BMP"
-_OPEN_LOCK = threading.Lock()
+_OPEN_MUTEX = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _open(data: bytes) -> Image.Image:
     filters are process-wide, so the lock keeps concurrent checks from undoing
     each other's filter; decoding happens after, outside the lock.
     """
-    with _OPEN_LOCK, warnings.catch_warnings():
+    with _OPEN_MUTEX, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
 

@@ -20,10 +20,11 @@ from facesync.manifest.model import (
     DesiredPerson,
     Manifest,
 )
+from facesync.schemas_dir import json_path
 
 from .faces import FaceChecker, FaceEntry, Located
 from .hash_cache import HashCache
-from .paths import ImagePaths, format_path
+from .paths import ImagePaths
 from .schema_check import schema_problems
 from .yaml_source import DocPath, YamlDocument, read_yaml
 
@@ -72,7 +73,7 @@ def _read_manifest(path: Path) -> bytes:
 
 
 def _diagnostics(path: Path, problems: list[Located]) -> list[Diagnostic]:
-    return [Diagnostic(str(path), p.line, format_path(p.path), p.message) for p in problems]
+    return [Diagnostic(str(path), p.line, json_path(p.path), p.message) for p in problems]
 
 
 def _bad_face_entries(problems: list[Located]) -> set[DocPath]:

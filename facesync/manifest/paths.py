@@ -10,17 +10,8 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-from facesync.schemas_dir import json_path
-
-from .yaml_source import DocPath
-
 _GLOB_CHARS = frozenset("*?[")
 _OUTSIDE_HINT = "or pass --allow-outside"
-
-
-def format_path(path: DocPath) -> str:
-    """`groups.staff.persons.alice.faces[2]`; keys with other characters are quoted."""
-    return json_path(path)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from facesync.atomic import write_atomically
 from facesync.errors import LockFileError, LockHeldError
 from facesync.workspace import ensure_local_dir, run_lock_paths
 
@@ -177,9 +178,7 @@ def read_holder(note: Path) -> Holder | None:
 
 def _write_note(note: Path, holder: Holder) -> None:
     """Atomically, so a second run never reads half a note."""
-    tmp = note.with_name(f".{note.name}.{holder.pid}.tmp")
-    tmp.write_text(json.dumps(asdict(holder), sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, note)
+    write_atomically(note, (json.dumps(asdict(holder), sort_keys=True) + "\n").encode("utf-8"))
 
 
 def process_alive(pid: int) -> bool:

@@ -1,7 +1,7 @@
 """The backend contract suite runs every test against each FaceBackend:
 the in-memory FakeBackend and the HttpBackend talking to the real emulator
 over HTTP on 127.0.0.1. A fake that passes here may stand in for the service
-in unit tests; a client that passes here speaks the contract's wire."""
+in unit tests; a client that passes here speaks the Face API's wire."""
 
 from __future__ import annotations
 

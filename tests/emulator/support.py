@@ -2,7 +2,7 @@
 the two group kinds, exact error-body assertions and image builders.
 
 Everything here speaks HTTP exactly as a Face API client would; nothing
-imports the emulator's own constants, so the suite checks the contract and
+imports the emulator's own constants, so the suite checks the service's rules and
 not the implementation against itself.
 """
 
@@ -140,7 +140,7 @@ KINDS = (PERSON_GROUP, LARGE_PERSON_GROUP)
 
 
 def fresh_id(prefix: str = "t") -> str:
-    """A group id no other test uses: lowercase, in the contract's charset."""
+    """A group id no other test uses: lowercase, in the service's charset."""
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
@@ -158,7 +158,7 @@ def expect_error(resp: requests.Response, status: int, code: str, message: str) 
 
 
 def expect_error_code(resp: requests.Response, status: int, code: str) -> str:
-    """Status and code as the contract says; returns the message (contract leaves it open)."""
+    """Status and code as the service answers; returns the message (not always fixed)."""
     body = error_body(resp)
     assert resp.status_code == status, resp.text
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
@@ -169,7 +169,7 @@ def expect_error_code(resp: requests.Response, status: int, code: str) -> str:
 
 
 def expect_empty(resp: requests.Response, status: int = 200) -> None:
-    """Success with the contract's empty body."""
+    """Success with the service's empty body."""
     assert resp.status_code == status, resp.text
     assert resp.content == b"", resp.content
 

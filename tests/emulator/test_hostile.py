@@ -1,5 +1,4 @@
-"""Hostile requests get the right 4xx, never a 500, and the server keeps serving
-(issue 2, "Hostile requests")."""
+"""Hostile requests get the right 4xx, never a 500, and the server keeps serving."""
 
 from __future__ import annotations
 

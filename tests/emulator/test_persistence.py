@@ -1,4 +1,4 @@
-"""Data survives a clean restart and a kill -9 mid-writes (issue 2, "Persistence")."""
+"""Data survives a clean restart and a kill -9 mid-writes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pricing tiers, latency and injected faults (issue 2, "Tiers and faults")."""
+"""Pricing tiers, latency and injected faults."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from .support import (
 
 
 def when(stamp: str) -> datetime:
-    """Parse the contract's ISO-8601 UTC form (0 to 7 fractional digits, `Z`)."""
+    """Parse the service's ISO-8601 UTC form (0 to 7 fractional digits, `Z`)."""
     match = re.match(ISO_UTC_RE, stamp)
     assert match, stamp
     whole, _, fraction = stamp.rstrip("Z").partition(".")

@@ -1,4 +1,4 @@
-"""The fault campaign (issue 4): an apply killed at a random moment, or meeting
+"""The fault campaign (docs/faults.md): an apply killed at a random moment, or meeting
 injected failures, is recovered by a plain apply with nothing lost, nothing
 duplicated and nothing orphaned. bench/faults.py runs the same trials by the
 dozen; FAULT_SEEDS="17,42" replays some here."""

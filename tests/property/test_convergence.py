@@ -1,4 +1,4 @@
-"""Any manifest, and any sequence of edits to it, converges (issue 4, item 6):
+"""Any manifest, and any sequence of edits to it, converges:
 after every apply of the real CLI to the emulator, the server holds exactly
 the manifest and the plan is empty."""
 

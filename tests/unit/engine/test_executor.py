@@ -233,9 +233,6 @@ class InterruptAfter:
         if self.n == 0:
             raise KeyboardInterrupt
 
-    def message(self, text: str) -> None:
-        pass
-
 
 def test_ctrl_c_lets_calls_in_flight_finish_and_checkpoint_then_stops(tmp_path: Path):
     fake = FakeBackend(delay=0.002)

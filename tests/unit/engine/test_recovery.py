@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from facesync.commands.terminal import recovery_line
 from facesync.engine.converge import Passes, converge
 from facesync.engine.executor import ApplyReport, execute
 from facesync.engine.planning import plan_with_journal
@@ -305,24 +304,3 @@ def test_training_happens_once_everything_is_in(tmp_path: Path) -> None:
     assert report.training["staff"].status == "succeeded"
     trains = [c for c in report.succeeded if c.action is Action.TRAIN]
     assert len(trains) == 2  # what pass 1 could, then again with the adopted face
-
-
-# --- the closing line apply prints -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("fields", "line"),
-    [
-        ({}, None),
-        ({"passes": 3, "recovered": 3, "reconcile_calls": 14},
-         "Recovered from 3 failed calls in 2 extra passes (14 extra calls)."),
-        ({"passes": 2, "recovered": 1, "reconcile_calls": 1},
-         "Recovered from 1 failed call in 1 extra pass (1 extra call)."),
-        ({"passes": 4, "recovered": 3, "reconcile_calls": 21, "failed": [None]},
-         "Tried to recover from 3 failed calls in 3 extra passes (21 extra calls)."),
-        ({"adopted": 2, "reconcile_calls": 3},
-         "Adopted 2 objects left by an interrupted apply (3 extra calls)."),
-    ],
-)
-def test_apply_says_what_recovery_took_in_one_line(fields, line) -> None:
-    assert recovery_line(ApplyReport(**fields)) == line

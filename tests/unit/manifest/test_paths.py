@@ -8,7 +8,7 @@ import pytest
 
 from facesync.errors import ManifestError
 from facesync.manifest.load import load_manifest
-from facesync.manifest.paths import format_path
+from facesync.schemas_dir import json_path
 
 from .support import one_person, write_image, write_manifest
 
@@ -38,7 +38,7 @@ def _errors(folder, faces_yaml: str, **options) -> list[str]:
     ],
 )
 def test_document_paths_read_like_the_yaml(path: tuple, text: str) -> None:
-    assert format_path(path) == text
+    assert json_path(path) == text
 
 
 def test_globs_expand_in_sorted_order_with_their_own_relative_paths(tmp_path) -> None:
