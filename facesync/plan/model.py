@@ -136,16 +136,21 @@ class Change:
 
     def __post_init__(self) -> None:
         expected = change_payload_type(self.address.type, self.action)
-        if expected is None or not isinstance(self.payload, expected):
-            raise TypeError(
-                f"{self.address}: a {self.address.type.value} {self.action.value} cannot carry "
-                f"a {type(self.payload).__name__}"
-            )
+        _check_payload(self.address, self.action.value, self.payload, expected)
 
     def payload_as(self, kind: type[P]) -> P:
         """The payload, known to be a `kind` (an executor step for one kind of
         change asks for the payload that kind carries)."""
         return _payload_as(self.address, self.payload, kind)
+
+
+def _check_payload(address: Address, action: str, payload: object, expected: type | None) -> None:
+    """A change or lock update is built with the payload its kind carries, or not at all."""
+    if expected is None or not isinstance(payload, expected):
+        raise TypeError(
+            f"{address}: a {address.type.value} {action} cannot carry "
+            f"a {type(payload).__name__}"
+        )
 
 
 def _payload_as(address: Address, payload: object, kind: type[P]) -> P:
@@ -203,11 +208,7 @@ class LockUpdate:
 
     def __post_init__(self) -> None:
         expected = lock_payload_type(self.address.type, self.action)
-        if expected is None or not isinstance(self.payload, expected):
-            raise TypeError(
-                f"{self.address}: a {self.address.type.value} {self.action.value} cannot carry "
-                f"a {type(self.payload).__name__}"
-            )
+        _check_payload(self.address, self.action.value, self.payload, expected)
 
     def payload_as(self, kind: type[P]) -> P:
         """The payload, known to be a `kind` (as `Change.payload_as`)."""
