@@ -45,7 +45,10 @@ def open_backend(
         "set FACESYNC_ENDPOINT to use Azure."
     )
     emulator = start_emulator(
-        EmulatorConfig(data_dir=data_dir, key=secrets.token_hex(16), port=0, tier="unlimited")
+        EmulatorConfig(
+            data_dir=data_dir, key=secrets.token_hex(16), port=0, tier="unlimited",
+            warm_up=False,
+        )
     )
     backend = HttpBackend(emulator.url, emulator.key, rate=conn.rate, pool_size=max(16, pool_size))
     try:

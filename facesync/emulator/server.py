@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 LOCK_NAME = "emulator.lock"
 STOP_GRACE_SECONDS = 10
+# How often the serving loop looks for a stop request: what stop() waits at most.
+POLL_SECONDS = 0.02
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +55,9 @@ class EmulatorConfig:
     latency_ms: int = 0
     fault_rate: float = 0.0  # 0..1, mutating requests only
     fault_seed: int | None = None  # makes fault injection reproducible
+    # Load the dlib models at start (a long-running `serve`), or only when a call
+    # first needs vision (the embedded default: a plan that only lists never does).
+    warm_up: bool = True
 
     def validate(self) -> None:
         if self.key is not None and not _usable_key(self.key):
@@ -108,7 +113,8 @@ class RunningEmulator:
         self.key = pipeline.key
         self.faults = pipeline.faults  # counts requests and injected faults (tests, benches)
         self._thread = threading.Thread(
-            target=server.serve_forever, name="facesync-emulator", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+            name="facesync-emulator", daemon=True,
         )
         self._stopped = False
         self._thread.start()
@@ -157,7 +163,8 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
             request_handler=_QuietHandler, fd=listener.fileno(),
         )  # fmt: skip
     trainer.resume()
-    threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
+    if config.warm_up:
+        threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
     return RunningEmulator(server, pipeline, trainer, store, lock, config.host)
 
 
