@@ -53,6 +53,29 @@ def journal_path(lock_path: Path) -> Path:
     return ensure_local_dir(lock_path.parent) / f"journal-{lock_path.name}.jsonl"
 
 
+def results_log_path(lock_path: Path, base_serial: int) -> Path:
+    """One segment of a lock file's results log: the results recorded on top of
+    the lock file's version `base_serial` (see facesync.state.results_log)."""
+    return local_dir(lock_path.parent) / f"results-{lock_path.name}.{base_serial}.jsonl"
+
+
+def results_log_segments(lock_path: Path) -> list[tuple[int, Path]]:
+    """The results log segments that exist for a lock file, by base serial."""
+    prefix = f"results-{lock_path.name}."
+    found = []
+    try:
+        entries = list(local_dir(lock_path.parent).iterdir())
+    except OSError:
+        return []
+    for path in entries:
+        name = path.name
+        if name.startswith(prefix) and name.endswith(".jsonl"):
+            middle = name[len(prefix) : -len(".jsonl")]
+            if middle.isdigit():
+                found.append((int(middle), path))
+    return sorted(found)
+
+
 def run_lock_paths(lock_path: Path) -> tuple[Path, Path]:
     """The OS lock file and the holder note of a lock file's run lock (not created)."""
     local = local_dir(lock_path.resolve().parent)

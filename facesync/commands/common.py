@@ -9,12 +9,12 @@ import click
 
 from facesync.backends.connection import Connection, resolve_connection
 from facesync.commands.options import GlobalOptions
+from facesync.engine.checkpoint import recorded_state
 from facesync.errors import UsageError
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import Manifest
 from facesync.plan.diff import check_targets
 from facesync.plan.model import Address
-from facesync.state.lock_file import read_lock
 from facesync.state.model import LockState
 
 
@@ -27,7 +27,8 @@ def connection(options: GlobalOptions, rate: float | None = None) -> Connection:
 
 
 def read_state(options: GlobalOptions, conn: Connection, *, rebind: bool = False) -> LockState:
-    return read_lock(options.lock_path, conn.identity, rebind=rebind)
+    """The lock file's state, with what an interrupted apply logged (read only)."""
+    return recorded_state(options.lock_path, conn.identity, rebind=rebind, warn=say)
 
 
 def check_inputs(manifest: Manifest, lock: LockState, targets: Sequence[Address]) -> None:

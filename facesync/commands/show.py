@@ -6,9 +6,10 @@ import json
 
 import click
 
+from facesync.commands.common import say
 from facesync.commands.options import GlobalOptions
+from facesync.engine.checkpoint import recorded_state
 from facesync.errors import UsageError
-from facesync.state.lock_file import read_lock
 from facesync.state.model import LockState
 
 
@@ -16,7 +17,7 @@ def run(options: GlobalOptions, *, as_json: bool) -> int:
     path = options.lock_path
     if not path.exists():
         raise UsageError(f"no lock file at {path}: run `facesync apply` first")
-    state = read_lock(path, "", rebind=True)  # show any lock, whatever its endpoint
+    state = recorded_state(path, "", rebind=True, warn=say)  # show any lock, whatever its endpoint
     if as_json:
         click.echo(json.dumps(_as_dict(state), indent=2, sort_keys=True))
         return 0

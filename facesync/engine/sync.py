@@ -20,7 +20,7 @@ from typing import Protocol
 from facesync.backends.base import FaceBackend
 from facesync.backends.connect import open_backend
 from facesync.backends.connection import Connection
-from facesync.engine.checkpoint import LockFileWriter
+from facesync.engine.checkpoint import LockFileWriter, recover
 from facesync.engine.converge import converge
 from facesync.engine.events import ChangeEvents, total_calls
 from facesync.engine.executor import ApplyReport, execute
@@ -75,12 +75,13 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
     targets = list(r.targets)
     with hold_run_lock(r.lock_path, r.command):
         lock = read_lock(r.lock_path, r.conn.identity, rebind=r.rebind)
-        check_targets(targets, r.manifest, lock)
         if r.saved is not None:  # checked before any server call
             check_fresh(
                 r.saved, manifest_digest=r.manifest.digest, lock_serial=lock.serial,
                 endpoint=r.conn.identity,
             )
+        lock = recover(r.lock_path, lock, warn=ui.warn)  # what a killed apply logged
+        check_targets(targets, r.manifest, lock)
         journal = Journal.for_lock(r.lock_path, warn=ui.warn)
         with open_backend(
             r.conn, r.manifest.folder, say=ui.warn, pool_size=r.parallelism
@@ -92,15 +93,15 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
                 plan, reads = plan_with_journal(backend, r.manifest, lock, journal, targets)
                 plan = with_danger_warnings(plan, lock)
             ui.show_plan(plan)
-            writer = LockFileWriter(r.lock_path, lock)
-            if not plan.has_changes:
-                writer.replace_state(finish(writer.state, plan))
-                if not targets:
-                    journal.clear()  # nothing pending is left unjudged
-                return None
-            if r.saved is None:  # a saved plan counts as approved, as in Terraform
-                ui.approve(plan, lock)
-            return _reconcile(plan, backend, writer, r, journal, ui, first_reads=reads)
+            with LockFileWriter(r.lock_path, lock) as writer:
+                if not plan.has_changes:
+                    writer.replace_state(finish(writer.state, plan))
+                    if not targets:
+                        journal.clear()  # nothing pending is left unjudged
+                    return None
+                if r.saved is None:  # a saved plan counts as approved, as in Terraform
+                    ui.approve(plan, lock)
+                return _reconcile(plan, backend, writer, r, journal, ui, first_reads=reads)
 
 
 def _reconcile(

@@ -37,11 +37,29 @@ from facesync.schemas_dir import json_path, load_schema
 P = TypeVar("P")
 
 
+def change_doc(change: Change) -> dict[str, Any]:
+    """A change as a saved plan holds it: its --json form plus its payload as `data`."""
+    return {**change_to_json(change), "data": to_data(change.payload)}
+
+
+def change_from_doc(doc: object) -> Change:
+    """A change read back from `change_doc`'s form; a PlanError says what is wrong."""
+    keys = ("address", "action", "type", "reason", "before", "after", "data")
+    if not isinstance(doc, dict) or not all(k in doc for k in keys):
+        raise PlanError("not a saved change")
+    try:
+        return _change(doc, [])
+    except _Invalid as exc:
+        raise PlanError(str(exc)) from None
+    except ValueError as exc:  # an unknown action, an address that does not parse
+        raise PlanError(f"not a saved change ({exc})") from None
+
+
 def plan_file_doc(plan: Plan) -> dict[str, Any]:
     """The saved form: the JSON plan with every change's and lock update's payload
     as its `data`."""
     doc = plan_to_json(plan)
-    doc["changes"] = [{**change_to_json(c), "data": to_data(c.payload)} for c in plan.changes]
+    doc["changes"] = [change_doc(c) for c in plan.changes]
     doc["lock_only"] = [
         {**lock_update_to_json(u), "data": to_data(u.payload)} for u in plan.lock_updates
     ]
