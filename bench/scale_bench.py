@@ -1,0 +1,139 @@
+"""facesync's own costs at one gallery size: N persons x 5 photos in one large group.
+
+    python bench/scale_bench.py --persons N [--photos 5] [--parallelism 8]
+
+Starts `facesync serve --tier unlimited` on 127.0.0.1 in its own process, writes
+a manifest of N persons whose photos are hard links to five portraits (the
+emulator analyses each image once and then answers from its cache, so the
+figures are facesync's, not dlib's), then runs the real CLI:
+
+- the first `apply --yes --no-wait`: seconds, calls/s, and the client's CPU
+  per server call (user+sys of the facesync process / calls) with its peak RSS;
+- the lock file: bytes in all and per face;
+- a warm no-op `plan` (hash cache warm, server unchanged): seconds and peak RSS;
+- the emulator's RSS at the end.
+
+Every process binds to or talks to 127.0.0.1 only and is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PORTRAITS = [
+    "people/barack_obama/obama_2012-12-06_official-portrait.jpg",
+    "people/joe_biden/biden_2021-03-03_official-portrait.jpg",
+    "people/kamala_harris/harris_2021-03-04_official-portrait.jpg",
+    "people/mark_kelly/kelly_2021-02-08_senate-portrait.jpg",
+    "people/mike_pence/pence_2017-10-24_official-portrait.jpg",
+]
+_URL = re.compile(r"on (http://127\.0\.0\.1:\d+)/face/v1\.0 — key: (\S+)")
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[str], str, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facesync", "serve", "--tier", "unlimited", "--port", "0",
+         "--data", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        match = _URL.search(line)
+        if match:
+            return proc, match.group(1), match.group(2)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    sys.exit("the emulator did not start")
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (KB) of one CLI run."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "facesync", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out = proc.stdout.read().decode() if proc.stdout else ""  # type: ignore[union-attr]
+    err = proc.stderr.read().decode() if proc.stderr else ""  # type: ignore[union-attr]
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2):
+        sys.exit(f"facesync {' '.join(args)} failed ({code}):\n{out[-2000:]}\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def write_gallery(folder: Path, persons: int, photos: int) -> None:
+    (folder / "photos").mkdir(parents=True)
+    for i, rel in enumerate(PORTRAITS[:photos]):
+        shutil.copyfile(REPO / "manifests" / "faces" / rel, folder / "photos" / f"{i}.jpg")
+    lines = ["version: 1", "groups:", "  scale:", "    name: Scale",
+             "    kind: largePersonGroup", "    persons:"]
+    for p in range(persons):
+        key = f"p{p:06d}"
+        person_dir = folder / "faces" / key
+        person_dir.mkdir(parents=True)
+        for i in range(photos):  # hard links: distinct paths, shared bytes
+            os.link(folder / "photos" / f"{i}.jpg", person_dir / f"{i}.jpg")
+        lines += [f"      {key}:", f"        faces: [faces/{key}/*.jpg]"]
+    (folder / "facesync.yaml").write_text("\n".join(lines) + "\n")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1000)
+    parser.add_argument("--photos", type=int, default=5, choices=range(1, 6))
+    parser.add_argument("--parallelism", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="facesync-scale-") as tmp:
+        work = Path(tmp)
+        server, url, key = start_server(work / "emulator")
+        try:
+            gallery = work / "gallery"
+            write_gallery(gallery, args.persons, args.photos)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("FACESYNC_")}
+            env.update(FACESYNC_ENDPOINT=url, FACESYNC_KEY=key, FACESYNC_TIER="unlimited")
+            faces = args.persons * args.photos
+            calls = 1 + args.persons + faces + 1  # group, persons, faces, train
+            wall, cpu, rss = run(
+                ["apply", "--yes", "--no-wait", "--parallelism", str(args.parallelism)],
+                gallery, env,
+            )
+            lock = gallery / "facesync.lock.json"
+            size = lock.stat().st_size
+            print(f"{args.persons} persons x {args.photos} photos = {calls} calls, "
+                  f"parallelism {args.parallelism}")
+            print(f"first apply:      {wall:8.1f} s  {calls / wall:6.1f} calls/s  "
+                  f"client CPU {1000 * cpu / calls:.2f} ms/call  peak RSS {rss / 1024:.0f} MB")
+            print(f"lock file:        {size / 1e6:8.2f} MB  {size / faces:.0f} bytes/face")
+            run(["plan"], gallery, env)
+            wall, _, rss = run(["plan", "--detailed-exitcode"], gallery, env)
+            print(f"warm no-op plan:  {wall:8.2f} s  peak RSS {rss / 1024:.0f} MB")
+            print(f"emulator RSS:     {rss_kb(server.pid) / 1024:8.0f} MB")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
