@@ -37,11 +37,14 @@ import requests
 from PIL import Image
 
 from facesync.backends.http import HttpBackend
+from facesync.engine.checkpoint import LockFileWriter
 from facesync.engine.executor import execute
 from facesync.engine.record import CallResult
 from facesync.limits import TIER_RATES
 from facesync.plan.model import Action, Address, Change, Plan
 from facesync.plan.payloads import FaceSpec, PersonSpec
+from facesync.state.lock_file import write_lock
+from facesync.state.model import LockedFace, LockedGroup, LockedPerson, LockState
 
 REPO = Path(__file__).resolve().parent.parent
 PORTRAITS = sorted((REPO / "manifests" / "faces" / "people").glob("*/*portrait*.jpg"))
@@ -151,6 +154,27 @@ def enrolment_plan(group: str, persons: int, photos: list[bytes], folder: Path) 
     return Plan(changes=tuple(changes))
 
 
+def big_lock_writer(path: Path, persons: int) -> LockFileWriter:
+    """A lock file whose group "apply" already records `persons` persons x 5
+    faces (made-up ids), and the writer apply would checkpoint into."""
+    people = tuple(
+        LockedPerson(
+            f"held{p:06d}", f"{p:08d}-0000-4000-8000-000000000000", "sha256:" + "0" * 64,
+            "sha256:" + "1" * 64,
+            tuple(
+                LockedFace(hashlib.sha256(f"{p}-{f}".encode()).hexdigest(), f"held/{p}/{f}.jpg",
+                           f"{p:08d}-{f:04d}-4000-8000-000000000000", None, "detection_03",
+                           "sha256:" + "2" * 64)
+                for f in range(5)
+            ),
+        )
+        for p in range(persons)
+    )
+    group = LockedGroup("apply", KIND, "recognition_04", "sha256:" + "3" * 64, persons=people)
+    written = write_lock(path, LockState("embedded", groups=(group,)))
+    return LockFileWriter(path, written)
+
+
 def start_server(args: argparse.Namespace, data: Path) -> tuple[str, object]:
     if args.in_process:
         from facesync.emulator.server import EmulatorConfig, start_emulator
@@ -197,6 +221,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=None, help="default: the tier's rate")
     parser.add_argument("--in-process", action="store_true", help="emulator in this process")
     parser.add_argument("--cold-images", action="store_true", help="skip the detection warm-up")
+    parser.add_argument("--no-loop", action="store_true", help="skip the sequential loop (a)")
+    parser.add_argument(
+        "--lock-persons", type=int, default=0,
+        help="checkpoint into a real lock file that already records this many persons "
+        "x 5 faces (a slice of a big apply); default: an in-memory list",
+    )
     args = parser.parse_args(argv)
     rate = args.rate if args.rate is not None else TIER_RATES[args.tier]
     ceiling = TIER_RATES[args.tier]
@@ -222,9 +252,11 @@ def main(argv: list[str]) -> int:
                 loop_photos = apply_photos = [pool[i % POOL] for i in range(count)]
             time.sleep(1.5)  # let the server's rate window empty before timing
 
-            calls, failed, seconds = sequential(url, "loop", args.persons, loop_photos)
-            print(line("(a) sequential loop", calls, seconds, failed, ceiling))
-            time.sleep(1.5)
+            calls, failed, seconds = 0, 0, 0.0
+            if not args.no_loop:
+                calls, failed, seconds = sequential(url, "loop", args.persons, loop_photos)
+                print(line("(a) sequential loop", calls, seconds, failed, ceiling))
+                time.sleep(1.5)
 
             folder = Path(temp) / "photos"
             folder.mkdir()
@@ -237,9 +269,24 @@ def main(argv: list[str]) -> int:
                 with mutex:
                     recorded.append(result)
 
+            writer = None
+            if args.lock_persons:
+                writer = big_lock_writer(Path(temp) / "big.lock.json", args.lock_persons)
+                inner = writer.checkpoint
+
+                def checkpoint(change: Change, result: CallResult) -> None:  # noqa: F811
+                    inner(change, result)
+                    with mutex:
+                        recorded.append(result)
+
             report = execute(
                 plan, client, checkpoint=checkpoint, parallelism=args.parallelism, train=False
             )
+            if writer is not None:
+                writer.close()
+                size = (Path(temp) / "big.lock.json").stat().st_size
+                print(f"checkpointed into a lock file of {args.lock_persons} + {args.persons} "
+                      f"persons ({size / 1e6:.1f} MB), folded every 5 s")
             sent = client.calls_made - before
             print(
                 line(
@@ -251,11 +298,10 @@ def main(argv: list[str]) -> int:
                 )
                 + f", HTTP requests sent: {sent} ({sent - report.calls} retried)"
             )
-            speedup = (report.calls / report.seconds) / (calls / seconds)
-            print(
-                f"speed-up over the loop: {speedup:.2f}x; "
-                f"ids checkpointed: {len(recorded)} of {len(plan.changes)}"
-            )
+            if seconds:
+                speedup = (report.calls / report.seconds) / (calls / seconds)
+                print(f"speed-up over the loop: {speedup:.2f}x")
+            print(f"ids checkpointed: {len(recorded)} of {len(plan.changes)}")
             for _change, error in report.failed[:5]:
                 print(f"  failed: {error}")
             client.close()
