@@ -31,14 +31,10 @@ import threading
 import time
 from pathlib import Path
 
+from sync_bench import PHOTOS  # bench/ is this script's folder
+
 REPO = Path(__file__).resolve().parent.parent
-PORTRAITS = [
-    "people/barack_obama/obama_2012-12-06_official-portrait.jpg",
-    "people/joe_biden/biden_2021-03-03_official-portrait.jpg",
-    "people/kamala_harris/harris_2021-03-04_official-portrait.jpg",
-    "people/mark_kelly/kelly_2021-02-08_senate-portrait.jpg",
-    "people/mike_pence/pence_2017-10-24_official-portrait.jpg",
-]
+PORTRAITS = PHOTOS  # five official portraits, as the sync bench uses
 _URL = re.compile(r"on (http://127\.0\.0\.1:\d+)/face/v1\.0 — key: (\S+)")
 
 

@@ -12,15 +12,17 @@ from facesync.commands.confirm import confirm_plan
 from facesync.errors import UsageError
 from facesync.plan.model import Plan
 from facesync.state.model import LockState
-from tests.unit.plan.builders import World, applied, face, group, manifest, person, with_group
-
-STAFF = group(
-    "staff",
-    person("alice", face("alice/01.jpg")),
-    person("bob", face("bob/01.jpg")),
+from tests.unit.plan.builders import (
+    BASE,
+    STAFF,
+    World,
+    applied,
+    face,
+    group,
+    manifest,
+    person,
+    with_group,
 )
-GUESTS = group("guests", person("carol", face("carol/01.jpg")))
-BASE = manifest(STAFF, GUESTS)
 
 
 @pytest.fixture

@@ -152,3 +152,14 @@ def applied(m: Manifest, endpoint: str = "embedded") -> World:
     world = empty_world(endpoint)
     world.apply(m)
     return world
+
+
+# Two applied groups, for the tests of plans that put a group at risk
+# (tests/unit/plan/test_danger.py, tests/unit/commands/test_confirm.py).
+STAFF = group(
+    "staff",
+    person("alice", face("alice/01.jpg")),
+    person("bob", face("bob/01.jpg")),
+)
+GUESTS = group("guests", person("carol", face("carol/01.jpg")))
+BASE = manifest(STAFF, GUESTS)

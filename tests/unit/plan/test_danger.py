@@ -8,15 +8,7 @@ import pytest
 from facesync.plan.danger import danger_warnings, dangerous_groups, with_danger_warnings
 from facesync.plan.model import Address
 
-from .builders import World, applied, face, group, manifest, person, with_group
-
-STAFF = group(
-    "staff",
-    person("alice", face("alice/01.jpg")),
-    person("bob", face("bob/01.jpg")),
-)
-GUESTS = group("guests", person("carol", face("carol/01.jpg")))
-BASE = manifest(STAFF, GUESTS)
+from .builders import BASE, GUESTS, STAFF, World, applied, face, group, manifest, person, with_group
 
 
 @pytest.fixture
