@@ -34,7 +34,6 @@ from pathlib import Path
 from sync_bench import PHOTOS  # bench/ is this script's folder
 
 REPO = Path(__file__).resolve().parent.parent
-PORTRAITS = PHOTOS  # five official portraits, as the sync bench uses
 _URL = re.compile(r"on (http://127\.0\.0\.1:\d+)/face/v1\.0 — key: (\S+)")
 
 
@@ -78,7 +77,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, 
 
 def write_gallery(folder: Path, persons: int, photos: int) -> None:
     (folder / "photos").mkdir(parents=True)
-    for i, rel in enumerate(PORTRAITS[:photos]):
+    for i, rel in enumerate(PHOTOS[:photos]):
         shutil.copyfile(REPO / "manifests" / "faces" / rel, folder / "photos" / f"{i}.jpg")
     lines = ["version: 1", "groups:", "  scale:", "    name: Scale",
              "    kind: largePersonGroup", "    persons:"]

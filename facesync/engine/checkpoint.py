@@ -156,10 +156,10 @@ def recorded_state(
         state = read_lock(path, endpoint, rebind=rebind)
         try:
             return _replayed(path, state, warn)
-        except PlanError:
+        except LockFileError:
             if attempt == _READ_TRIES - 1:
                 raise
-            time.sleep(0.05)  # an apply folded meanwhile: read both again
+            time.sleep(0.05)  # an apply may have folded meanwhile: read both again
     raise AssertionError("unreachable")
 
 
@@ -193,5 +193,13 @@ def _replayed(path: Path, state: LockState, warn: Callable[[str], None] | None) 
                 f"the results log of {path} is damaged at entry {number} ({exc}); "
                 "restore the lock file from Git and run facesync apply"
             ) from None
-        record_into(working, change, result)
+        try:
+            record_into(working, change, result)
+        except PlanError as exc:  # the log was written on top of another lock file
+            raise LockFileError(
+                f"the results log of {path} does not fit the lock file at entry {number} "
+                f"({exc.message.removesuffix('; plan again')}); put back the lock file "
+                "that apply was writing, or delete the results log in .facesync/ if you "
+                "replaced the lock file on purpose"
+            ) from None
     return working.to_state()

@@ -34,6 +34,7 @@ import requests
 from PIL import Image
 
 from facesync.emulator.server import RunningEmulator
+from facesync.workspace import results_log_path
 
 from .conftest import KEY, Project, Result, Server, _base_env, people
 
@@ -265,6 +266,13 @@ def _corrupt_lock(project: Project, _t: Template) -> None:
     project.lock.write_bytes(project.lock.read_bytes()[:-40])
 
 
+def _damaged_results_log(project: Project, _t: Template) -> None:
+    """A results log a killed apply left, whose entries are not results."""
+    serial = json.loads(project.lock.read_text())["serial"]
+    log = results_log_path(project.lock, serial)
+    log.write_text('{"change": {}, "result": {}}\n' * 2)
+
+
 def _unreachable(project: Project, _t: Template) -> None:
     _lock_doc(lambda doc: doc.update(endpoint="http://127.0.0.1:9"))(project, _t)
     project.env["FACESYNC_ENDPOINT"] = "http://127.0.0.1:9"
@@ -358,6 +366,7 @@ CASES = [
     Case("more than 248 faces", _many_faces, "remove some"),
     Case("YAML alias bomb", _text(_ALIAS_BOMB), "use fewer aliases"),
     Case("corrupt lock", _corrupt_lock, "restore it from Git", problems=None),
+    Case("damaged results log", _damaged_results_log, "is damaged at entry 1", problems=None),
     Case(
         "lock from a newer version",
         _lock_doc(lambda d: d.update(version=2)),

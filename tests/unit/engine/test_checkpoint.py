@@ -144,6 +144,20 @@ def test_a_damaged_results_line_is_refused_with_one_sentence(lock_path: Path) ->
         recorded_state(lock_path, "embedded")
 
 
+def test_a_log_that_does_not_fit_the_lock_file_says_how_to_fix_it(lock_path: Path) -> None:
+    """A lock file replaced by hand while a killed apply's log waits: one sentence,
+    never the stale-plan advice that would send the user round in circles."""
+    writer = LockFileWriter(lock_path, LockState("embedded"), clock=Clock())
+    for change, result in _calls(1, 1):
+        writer.checkpoint(change, result)
+    (_, segment), = results_log_segments(lock_path)
+    lines = segment.read_text().splitlines()
+    segment.write_text("\n".join(lines[1:]) + "\n")  # as if the group were never recorded
+    with pytest.raises(LockFileError, match="does not fit the lock file at entry 1") as caught:
+        recorded_state(lock_path, "embedded")
+    assert "plan again" not in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_segments_of_an_older_lock_version_are_never_replayed(lock_path: Path) -> None:
     calls = _calls(2, 1)
     writer = LockFileWriter(lock_path, LockState("embedded"), clock=Clock())
