@@ -1,6 +1,6 @@
 """facesync's own costs at one gallery size: N persons x 5 photos in one large group.
 
-    python bench/scale_bench.py --persons N [--photos 5] [--parallelism 8]
+    python bench/scale_bench.py --persons N [--photos 5] [--parallelism 8] [--keep DIR]
 
 Starts `facesync serve --tier unlimited` on 127.0.0.1 in its own process, writes
 a manifest of N persons whose photos are hard links to five portraits (the
@@ -15,12 +15,17 @@ figures are facesync's, not dlib's), then runs the real CLI:
 - a warm no-op `plan` (hash cache warm, server unchanged): seconds and peak RSS;
 - the emulator's RSS at the end.
 
+With `--keep DIR` the gallery and the emulator's data stay in DIR; a later run
+with the same DIR skips the load and the apply and measures the no-op plan again
+(for profiling one change at a large N without paying for the apply each time).
+
 Every process binds to or talks to 127.0.0.1 only and is stopped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -91,6 +96,15 @@ def write_gallery(folder: Path, persons: int, photos: int) -> None:
     (folder / "facesync.yaml").write_text("\n".join(lines) + "\n")
 
 
+def measure_plan(gallery: Path, env: dict[str, str], server_pid: int) -> None:
+    """The warm no-op plan (after one plan that warms the caches) and the emulator's RSS."""
+    run(["plan"], gallery, env)
+    wall, _, rss, code = run(["plan", "--detailed-exitcode"], gallery, env)
+    verdict = "no changes" if code == 0 else "CHANGES LEFT (the apply missed some)"
+    print(f"warm no-op plan:  {wall:8.2f} s  peak RSS {rss / 1024:.0f} MB  ({verdict})")
+    print(f"emulator RSS:     {rss_kb(server_pid) / 1024:8.0f} MB")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -103,17 +117,27 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1000)
     parser.add_argument("--photos", type=int, default=5, choices=range(1, 6))
     parser.add_argument("--parallelism", type=int, default=8)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep (and reuse) the gallery and the emulator data in DIR")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="facesync-scale-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="facesync-scale-")))
+        else:
+            work = args.keep.resolve()
+            work.mkdir(parents=True, exist_ok=True)
         server, url, key = start_server(work / "emulator")
         try:
             gallery = work / "gallery"
-            write_gallery(gallery, args.persons, args.photos)
             env = {k: v for k, v in os.environ.items() if not k.startswith("FACESYNC_")}
             env.update(FACESYNC_ENDPOINT=url, FACESYNC_KEY=key, FACESYNC_TIER="unlimited")
             faces = args.persons * args.photos
             calls = 1 + args.persons + faces + 1  # group, persons, faces, train
+            if (gallery / "facesync.lock.json").exists():
+                print(f"reusing {gallery} (applied before): the no-op plan only")
+                measure_plan(gallery, env, server.pid)
+                return
+            write_gallery(gallery, args.persons, args.photos)
             # The first load hashes and decodes every photo once (then the hash
             # cache answers): timed on its own, so that the apply's figures are
             # the sync's.
@@ -130,11 +154,7 @@ def main() -> None:
             print(f"first apply:      {wall:8.1f} s  {calls / wall:6.1f} calls/s  "
                   f"client CPU {1000 * cpu / calls:.2f} ms/call  peak RSS {rss / 1024:.0f} MB")
             print(f"lock file:        {size / 1e6:8.2f} MB  {size / faces:.0f} bytes/face")
-            run(["plan"], gallery, env)
-            wall, _, rss, code = run(["plan", "--detailed-exitcode"], gallery, env)
-            verdict = "no changes" if code == 0 else "CHANGES LEFT (the apply missed some)"
-            print(f"warm no-op plan:  {wall:8.2f} s  peak RSS {rss / 1024:.0f} MB  ({verdict})")
-            print(f"emulator RSS:     {rss_kb(server.pid) / 1024:8.0f} MB")
+            measure_plan(gallery, env, server.pid)
         finally:
             server.terminate()
             try:

@@ -1,9 +1,11 @@
 """Ownership markers that facesync writes into userData the manifest leaves free.
 
 A person created by facesync carries `facesync:key=<person key>` and a face
-carries `facesync:sha256=<hex>` unless the manifest sets their userData. The
-markers let a later run recognise its own objects (for example one created
-just before a crash) and never mistake someone else's object for its own.
+carries `facesync:sha256=<image key>` (the short key of its bytes; before lock
+format 2 it was the hex SHA-256, and both are recognised) unless the manifest
+sets their userData. The markers let a later run recognise its own objects (for
+example one created just before a crash) and never mistake someone else's
+object for its own.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ would be seen, and the in-flight high-water marks `max_in_flight` and
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import random
 import re
@@ -51,6 +50,7 @@ from facesync.limits import (
     RECOGNITION_MODELS,
     USER_DATA_MAX_CHARS,
 )
+from tests.lock_reading import image_key
 
 KINDS = ("personGroup", "largePersonGroup")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -318,7 +318,7 @@ class FakeBackend:
         target_face: tuple[int, int, int, int] | None = None,
         detection_model: str | None = None,
     ) -> str:
-        sha = hashlib.sha256(image).hexdigest()
+        sha = image_key(image)
         details = {"kind": kind, "group_id": group_id, "person_id": person_id, "sha256": sha}
         with self._op("add_face", **details):
             self._writable(self._group(kind, group_id))
@@ -364,7 +364,7 @@ class FakeBackend:
         with self._op("detect"):
             self._check_image(image)
             face_id = self._new_id()
-            self._detected[face_id] = hashlib.sha256(image).hexdigest()
+            self._detected[face_id] = image_key(image)
             return [DetectedFace(face_id, (0, 0, 100, 100))]
 
     def identify(

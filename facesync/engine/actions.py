@@ -10,7 +10,6 @@ recognised later instead of repeated.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 
 from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.backends.service_errors import is_busy, is_not_found, may_have_happened
-from facesync.digest import text_digest
+from facesync.digest import bytes_key, image_key, text_digest
 from facesync.engine.record import CallResult
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.plan.model import Action, Change, ResourceType
@@ -292,7 +291,7 @@ def read_image(change: Change) -> bytes:
             f"{change.address}: cannot read {spec.path}: {exc.strerror or exc}; "
             "restore the file or plan again"
         ) from None
-    if hashlib.sha256(image).hexdigest() != spec.sha256:
+    if bytes_key(image) != image_key(spec.sha256):
         raise PlanError(
             f"{change.address}: {spec.path} changed since the plan was made; "
             "run facesync plan again"

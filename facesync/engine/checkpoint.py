@@ -22,7 +22,7 @@ from facesync.errors import FacesyncError, LockFileError, PlanError
 from facesync.plan.model import Change
 from facesync.plan.saved import change_doc, change_from_doc
 from facesync.state.lock_file import read_lock, write_lock
-from facesync.state.model import LockState
+from facesync.state.model import LOCK_VERSION, LockState
 from facesync.state.results_log import ResultsLog, clear_results, pending_results
 
 FOLD_SECONDS = 5.0  # how long the lock file may lag behind the results log
@@ -50,8 +50,10 @@ class LockFileWriter:
         *,
         fold_seconds: float = FOLD_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.path = path
+        self._warn = warn
         self._working = WorkingLock(state)
         self._log = ResultsLog(path, state.serial)
         self._fold_seconds = fold_seconds
@@ -110,10 +112,11 @@ class LockFileWriter:
         with self._mutex:
             snapshot = self._working.to_state()
             self._working.serial = snapshot.serial + 1
+            self._working.version = LOCK_VERSION  # what write_lock writes
             self._log.rotate(snapshot.serial + 1)
             self._dirty = False
             self._last_fold = self._clock()
-        written = write_lock(self.path, snapshot)
+        written = write_lock(self.path, snapshot, notice=self._warn)
         self._log.remove_before(written.serial)
 
 
@@ -172,7 +175,7 @@ def recover(
     if replayed == state:
         clear_results(path)
         return state
-    written = write_lock(path, replayed)
+    written = write_lock(path, replayed, notice=warn)
     clear_results(path)
     if warn is not None:
         warn(f"Recorded the results an interrupted apply had logged in {path}.")

@@ -93,7 +93,7 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
                 plan, reads = plan_with_journal(backend, r.manifest, lock, journal, targets)
                 plan = with_danger_warnings(plan, lock)
             ui.show_plan(plan)
-            with LockFileWriter(r.lock_path, lock) as writer:
+            with LockFileWriter(r.lock_path, lock, warn=ui.warn) as writer:
                 if not plan.has_changes:
                     writer.replace_state(finish(writer.state, plan))
                     if not targets:

@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from facesync.digest import image_key
 from facesync.limits import FACES_PER_PERSON_MAX
 from facesync.manifest.model import DEFAULT_DETECTION_MODEL, DesiredFace, TargetFace
 
@@ -109,7 +110,7 @@ class FaceChecker:
         return DesiredFace(
             path=file.path,
             abs_path=file.abs_path,
-            sha256=sha256,
+            sha256=image_key(sha256),  # the short identity the lock keeps
             size=size,
             target_face=entry.target_face,
             user_data=entry.user_data,

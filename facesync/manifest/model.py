@@ -20,11 +20,12 @@ TargetFace = tuple[int, int, int, int]  # left, top, width, height
 
 @dataclass(frozen=True)
 class DesiredFace:
-    """One face image of a person; its identity is the SHA-256 of its bytes."""
+    """One face image of a person; its identity is the SHA-256 of its bytes, in
+    the short form of facesync.digest.image_key."""
 
     path: str  # as written relative to the manifest's folder, POSIX separators
     abs_path: Path
-    sha256: str
+    sha256: str  # image_key: 128 bits of the SHA-256, base64url
     size: int
     target_face: TargetFace | None = None
     user_data: str | None = None

@@ -19,6 +19,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from facesync.digest import image_key, upgraded_text_digest
 from facesync.errors import PlanError
 
 TargetFace = tuple[int, int, int, int]  # left, top, width, height
@@ -289,8 +290,20 @@ def from_data(cls: type[T], data: object) -> T:
             if f.default is MISSING:
                 raise PayloadError(f.name, f"missing ({_a(cls)} needs it)")
             continue
-        values[f.name] = _checked(f.name, data[f.name], hints[f.name])
+        values[f.name] = _upgraded(f.name, _checked(f.name, data[f.name], hints[f.name]))
     return cls(**values)
+
+
+def _upgraded(name: str, value: object) -> object:
+    """Digests as today's short form: a plan or results log written before lock
+    format 2 holds image SHA-256s in hex and text digests as `sha256:<hex>`."""
+    if not isinstance(value, str):
+        return value
+    if name in ("sha256", "old_sha256"):
+        return image_key(value)
+    if name.endswith("_digest"):
+        return upgraded_text_digest(value)
+    return value
 
 
 def _a(cls: type) -> str:

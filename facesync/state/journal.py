@@ -25,13 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facesync.digest import text_digest
+from facesync.digest import image_key, text_digest, upgraded_text_digest
 from facesync.markers import face_sha_from_marker, person_key_from_marker
 from facesync.state.model import ObservedPerson
 from facesync.workspace import journal_path
 
 CREATE_GROUP, CREATE_PERSON, ADD_FACE = "create_group", "create_person", "add_face"
 _OPS = (CREATE_GROUP, CREATE_PERSON, ADD_FACE)
+
+
+def _image(sha256: str | None) -> str | None:
+    """A journal written before lock format 2 names images by their hex SHA-256."""
+    return image_key(sha256) if sha256 is not None else None
 
 
 def user_data_digest(user_data: str | None) -> str:
@@ -87,8 +92,9 @@ class Intent:
             raise ValueError("an intent whose preexisting is not a list of ids")
         return cls(
             op=doc["op"], group=doc["group"], kind=doc["kind"], person=doc.get("person"),
-            person_id=doc.get("personId"), sha256=doc.get("sha256"),
-            name_digest=doc.get("name"), user_data_digest=doc.get("userDataDigest"),
+            person_id=doc.get("personId"), sha256=_image(doc.get("sha256")),
+            name_digest=upgraded_text_digest(doc.get("name")),
+            user_data_digest=upgraded_text_digest(doc.get("userDataDigest")),
             preexisting=frozenset(preexisting), id=doc["id"],
         )
 
@@ -208,7 +214,7 @@ def claimed_face_sha(
     facesync's; `user_data` is what a GET of the face returned."""
     marked = face_sha_from_marker(user_data)
     if marked is not None:
-        return marked
+        return image_key(marked)  # markers before lock format 2 hold the hex SHA-256
     data = user_data_digest(user_data)
     shas = {
         i.sha256

@@ -1,30 +1,32 @@
 """The lock file: read, check and write the recorded state (docs/lock-and-plan.md).
 
-Deterministic bytes (sorted keys, two-space indent, trailing newline) so the
-file diffs well in Git; atomic writes so an interrupted apply never leaves a
-half-written lock; a lock that cannot be trusted is refused and never touched.
+Deterministic bytes, one person per line, so the file diffs well in Git; atomic
+writes so an interrupted apply never leaves a half-written lock; a lock that
+cannot be trusted is refused and never touched. A format 1 lock is read as it
+is and written back in today's format by the next write that changes state.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from facesync.atomic import write_atomically
 from facesync.errors import LockFileError
 from facesync.state.lock_format import (
     first_error,
+    first_v1_error,
     lock_bytes,
-    lock_to_doc,
     state_error,
     state_from_doc,
+    state_from_v1_doc,
 )
 from facesync.state.model import LOCK_VERSION, LockState
 
 __all__ = [
     "lock_bytes",
     "lock_path_for",
-    "lock_to_doc",
     "read_lock",
     "write_lock",
 ]
@@ -92,13 +94,14 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
             f"the lock file {path} has version {version}, newer than this facesync reads "
             f"({LOCK_VERSION}); upgrade facesync"
         )
-    error = first_error(doc)
+    old = version == 1 and not isinstance(version, bool)
+    error = first_v1_error(doc) if old else first_error(doc)
     if error is not None:
         raise LockFileError(
             f"the lock file {path} does not match the lock format at {error}; "
             "restore it from Git"
         )
-    state = state_from_doc(doc)
+    state = state_from_v1_doc(doc) if old else state_from_doc(doc)
     for g in state.groups:
         for p in g.persons:
             if len({f.sha256 for f in p.faces}) != len(p.faces):
@@ -112,8 +115,11 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
 # --- writing ------------------------------------------------------------------
 
 
-def write_lock(path: Path, state: LockState) -> LockState:
-    """Write `state` with the next serial, atomically; return what was written."""
+def write_lock(
+    path: Path, state: LockState, *, notice: Callable[[str], None] | None = None
+) -> LockState:
+    """Write `state` with the next serial, atomically; return what was written.
+    A state read from an older format is written in today's, and `notice` is told."""
     written = LockState(
         endpoint=state.endpoint, serial=state.serial + 1, groups=state.groups, version=LOCK_VERSION
     )
@@ -121,4 +127,13 @@ def write_lock(path: Path, state: LockState) -> LockState:
     if error is not None:  # a bug upstream; never write a lock that could not be read back
         raise LockFileError(f"refusing to write the lock file {path}: {error}")
     write_atomically(path, lock_bytes(written))
+    if state.version < LOCK_VERSION and state.serial > 0 and notice is not None:
+        notice(upgrade_notice(path, state.version))
     return written
+
+
+def upgrade_notice(path: Path, old_version: int) -> str:
+    return (
+        f"Upgraded the lock file {path} from format {old_version} to {LOCK_VERSION} "
+        "(same ids, one person per line); commit it, and use this facesync or newer to read it."
+    )

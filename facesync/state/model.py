@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-LOCK_VERSION = 1
+LOCK_VERSION = 2
 
 
 # --- recorded (lock file) -------------------------------------------------

@@ -3,7 +3,6 @@ the real emulator listening on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import requests
 import yaml
 
 from facesync.emulator.server import EmulatorConfig, RunningEmulator, start_emulator
+from tests.lock_reading import read_lock_json
 
 KEY = "e2e0" * 8
 
@@ -78,7 +78,8 @@ class Project:
         self.manifest.write_text(yaml.safe_dump({"version": 1, "groups": groups}, sort_keys=False))
 
     def lock_json(self) -> dict:
-        return json.loads(self.lock.read_text())
+        """The lock's JSON with every face spelled out (tests/lock_reading.py)."""
+        return read_lock_json(self.lock)
 
     def cli(self, *args: str, input: str | None = None, env: dict | None = None) -> Result:
         proc = subprocess.run(

@@ -369,7 +369,7 @@ CASES = [
     Case("damaged results log", _damaged_results_log, "is damaged at entry 1", problems=None),
     Case(
         "lock from a newer version",
-        _lock_doc(lambda d: d.update(version=2)),
+        _lock_doc(lambda d: d.update(version=3)),
         "upgrade facesync",
         problems=None,
     ),

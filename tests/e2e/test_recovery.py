@@ -4,7 +4,6 @@ never touched, and lost answers are reconciled in one apply (docs/recovery.md)."
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import requests
 
 from facesync.emulator.server import EmulatorConfig, RunningEmulator, start_emulator
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
+from tests.lock_reading import file_key
 
 from .conftest import KEY, Project, Server, _base_env, people
 
@@ -71,7 +71,7 @@ def face_user_data(server: Server, gid: str, person_id: str, face_id: str) -> st
 
 
 def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_key(path)
 
 
 def assert_server_is_the_manifest_and_the_lock(project: Project) -> None:

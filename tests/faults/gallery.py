@@ -9,7 +9,6 @@ facesync) showing the same face, which the emulator still detects.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 import shutil
@@ -21,6 +20,7 @@ from PIL import Image
 
 from tests.conftest import SAMPLE_FACES, downscale
 from tests.faults.invariants import ExpectedFace, ExpectedGroup, ExpectedPerson
+from tests.lock_reading import image_key
 
 REENCODE_QUALITIES = (85, 80, 75, 70, 65)
 
@@ -32,7 +32,8 @@ class Photo:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        """The image's key, as the lock and facesync's face markers name it."""
+        return image_key(self.data)
 
 
 Pool = dict[str, tuple[Photo, ...]]  # identity -> distinct photos of that face

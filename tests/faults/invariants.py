@@ -20,7 +20,6 @@ names, userData, unmarked extra objects) is a problem without a count.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from facesync.markers import (
     person_key_from_marker,
     person_user_data,
 )
+from tests.lock_reading import read_lock_json
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 KIND_PATHS = {"personGroup": "persongroups", "largePersonGroup": "largepersongroups"}
@@ -153,7 +153,7 @@ class _Tally:
 def verify(url: str, key: str, expected: ExpectedGroup, lock_path: Path) -> Verdict:
     """Read the server and the lock, then check every invariant."""
     server = read_group(url, key, expected.group_id, expected.kind)
-    lock = json.loads(lock_path.read_text()) if lock_path.exists() else {}
+    lock = read_lock_json(lock_path) if lock_path.exists() else {}
     return check(expected, lock, server)
 
 

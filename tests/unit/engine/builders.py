@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
+from facesync.digest import image_key
 from facesync.markers import face_user_data, person_user_data
 from facesync.plan.model import Action, Address, Change, Plan
 from facesync.plan.payloads import (
@@ -34,7 +35,7 @@ def image(folder: Path, name: str, seed: int = 0) -> Path:
 
 
 def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return image_key(hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def plan(*changes: Change) -> Plan:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from facesync.digest import image_key
 from facesync.engine.checkpoint import LockFileWriter, recorded_state, recover
 from facesync.engine.record import CallResult, record
 from facesync.errors import LockFileError
@@ -38,7 +39,7 @@ def _person(key: str) -> Change:
 
 
 def _face(key: str, n: int) -> Change:
-    sha = hashlib.sha256(f"{key}{n}".encode()).hexdigest()
+    sha = image_key(hashlib.sha256(f"{key}{n}".encode()).hexdigest())
     path = f"{key}/{n}.jpg"
     return Change(Address("staff", key, path), Action.CREATE, payload=FaceSpec(
         group_id="staff", kind="personGroup", person_key=key, person_id=None, sha256=sha,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from facesync.digest import bytes_key
 from facesync.engine.converge import Passes, converge
 from facesync.engine.executor import ApplyReport, execute
 from facesync.engine.planning import plan_with_journal
@@ -43,7 +44,7 @@ def photo(folder: Path, name: str) -> DesiredFace:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(hashlib.sha256(name.encode()).digest() * 64)  # 2 KB, distinct
-    return DesiredFace(name, path, hashlib.sha256(path.read_bytes()).hexdigest(), 2048)
+    return DesiredFace(name, path, bytes_key(path.read_bytes()), 2048)
 
 
 def gallery(folder: Path, persons: int = 3, faces: int = 2) -> Manifest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from facesync.errors import FacesyncError, ManifestError
 from facesync.limits import IMAGE_MAX_BYTES
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import DEFAULT_DETECTION_MODEL, DEFAULT_RECOGNITION_MODEL
+from tests.lock_reading import image_key
 
 from .support import (
     age,
@@ -109,12 +109,12 @@ def test_defaults_apply_where_the_manifest_is_silent(example: Path) -> None:
     )
 
 
-def test_a_face_is_identified_by_the_sha256_of_its_bytes(tmp_path: Path) -> None:
+def test_a_face_is_identified_by_the_key_of_its_bytes(tmp_path: Path) -> None:
     image = write_image(tmp_path, "faces/a.png")
     manifest = load_manifest(write_manifest(tmp_path, one_person("- faces/a.png")))
     assert (
         manifest.groups[0].persons[0].faces[0].sha256
-        == hashlib.sha256(image.read_bytes()).hexdigest()
+        == image_key(image.read_bytes())
     )
 
 

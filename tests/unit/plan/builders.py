@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from facesync.digest import image_key
 from facesync.manifest.model import (
     DEFAULT_DETECTION_MODEL,
     DEFAULT_RECOGNITION_MODEL,
@@ -33,7 +34,7 @@ FOLDER = Path("/work/gallery")
 
 
 def sha(label: str) -> str:
-    return hashlib.sha256(label.encode()).hexdigest()
+    return image_key(hashlib.sha256(label.encode()).hexdigest())
 
 
 def face(

@@ -9,6 +9,7 @@ from typing import Any, get_args
 import pytest
 from jsonschema import Draft202012Validator
 
+from facesync.digest import image_key
 from facesync.errors import PlanError
 from facesync.markers import PERSON_PREFIX
 from facesync.plan.model import Action, Address, Change, LockAction, LockUpdate, Plan
@@ -63,7 +64,8 @@ def test_a_saved_plan_reads_back_the_same_with_the_executor_s_data(tmp_path: Pat
 # One change or lock-only update per payload type, every optional field set
 # somewhere (and unset somewhere else).
 G = {"group_id": "staff", "kind": "personGroup"}
-F = {**G, "person_key": "alice", "sha256": "a" * 64}
+SHA_A = image_key("a" * 64)
+F = {**G, "person_key": "alice", "sha256": SHA_A}
 EVERY_CHANGE = (
     Change(Address("staff"), Action.CREATE, "", None, {"name": "Staff"},
            payload=GroupSpec(**G, name="Staff", user_data=None, recognition_model="r4")),
@@ -94,7 +96,7 @@ EVERY_CHANGE = (
            payload=FaceSpec(**F, person_id="p", path="a/2.jpg", abs_path="/g/a/2.jpg",
                             target_face=(1, 2, 30, 40), user_data="n",
                             detection_model="detection_01", preexisting=("f-9",),
-                            old_persisted_face_id="f-old", old_sha256="b" * 64)),
+                            old_persisted_face_id="f-old", old_sha256=image_key("b" * 64))),
     Change(Address("staff", "alice", "a/3.jpg"), Action.UPDATE,
            payload=FaceUpdate(**F, person_id="p", persisted_face_id="f", path="a/3.jpg",
                               user_data="note")),
@@ -112,10 +114,10 @@ EVERY_UPDATE = (
                Forget(**G, person_key="eve")),
     LockUpdate(Address("staff", "eve", "e.jpg"), LockAction.FORGET, "gone", Forget(**F)),
     LockUpdate(Address("team"), LockAction.ADOPT, "adopt",
-               AdoptGroup("team", "personGroup", "r4", "sha256:n", None, "succeeded")),
+               AdoptGroup("team", "personGroup", "r4", "digest-n", None, "succeeded")),
     LockUpdate(Address("staff", "carol"), LockAction.ADOPT, "adopt",
-               AdoptPerson(**G, person_key="carol", person_id="p-c", name_digest="sha256:c",
-                           user_data_digest="sha256:u")),
+               AdoptPerson(**G, person_key="carol", person_id="p-c", name_digest="digest-c",
+                           user_data_digest="digest-u")),
     LockUpdate(Address("staff", "alice", "a/6.jpg"), LockAction.ADOPT, "adopt",
                AdoptFace(**F, path="a/6.jpg", persisted_face_id="f-6", target_face=(0, 0, 9, 9),
                          detection_model="detection_03", user_data_digest=None)),
@@ -144,17 +146,27 @@ def test_the_saved_data_keeps_the_keys_plan_files_always_had() -> None:
     }
     assert doc["changes"][10]["data"] == {
         "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": None,
-        "sha256": "a" * 64, "path": "a/1.jpg", "abs_path": "/g/a/1.jpg", "target_face": None,
+        "sha256": SHA_A, "path": "a/1.jpg", "abs_path": "/g/a/1.jpg", "target_face": None,
         "user_data": None, "detection_model": "detection_03", "preexisting": [],
     }
     assert doc["changes"][14]["data"] == {
         "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": "p",
-        "sha256": "a" * 64, "persisted_face_id": "f-dup", "path": "f-dup", "unrecorded": True,
+        "sha256": SHA_A, "persisted_face_id": "f-dup", "path": "f-dup", "unrecorded": True,
     }
     assert doc["lock_only"][1]["data"] == {"group_id": "gone", "kind": "personGroup"}
     assert doc["lock_only"][6]["data"]["target_face"] == [0, 0, 9, 9]
     assert "person_id" not in doc["changes"][5]["data"]
     assert "unrecorded" not in doc["changes"][8]["data"]
+
+
+def test_a_plan_saved_before_lock_format_2_names_its_images_in_todays_keys(
+    tmp_path: Path,
+) -> None:
+    doc = plan_file_doc(EVERY_PAYLOAD_PLAN)
+    doc["changes"][10]["data"]["sha256"] = "a" * 64  # as facesync wrote it then
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    assert load_plan(path).changes[10].payload == EVERY_CHANGE[10].payload
 
 
 def _damaged(tmp_path: Path, damage: Any) -> Path:

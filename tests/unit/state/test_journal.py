@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facesync.digest import text_digest
+from facesync.digest import image_key, text_digest
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.state.journal import (
     ADD_FACE,
@@ -26,6 +26,8 @@ from facesync.state.journal import (
 from facesync.state.model import ObservedPerson
 
 PG = "personGroup"
+SHA_A = image_key("a" * 64)
+SHA_C = image_key("c" * 64)
 
 
 def alice(preexisting: frozenset[str] = frozenset()) -> Intent:
@@ -64,11 +66,22 @@ def test_pending_intents_read_back_equal_and_in_order(journal: Journal) -> None:
 
 def test_a_resolved_intent_is_no_longer_pending(journal: Journal) -> None:
     done, lost = alice(), Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1",
-                                 sha256="a" * 64, user_data_digest=user_data_digest(None))
+                                 sha256=SHA_A, user_data_digest=user_data_digest(None))
     journal.intend(done)
     journal.intend(lost)
     journal.resolve(done)
     assert journal.pending() == (lost,)
+
+
+def test_an_intent_an_older_facesync_wrote_names_its_image_in_todays_key(
+    journal: Journal,
+) -> None:
+    old = Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1", sha256="a" * 64,
+                 user_data_digest="sha256:" + "b" * 64)
+    journal.intend(old)
+    journal.close()
+    (pending,) = Journal(journal.path).pending()
+    assert pending.sha256 == SHA_A and pending.user_data_digest == image_key("b" * 64)
 
 
 def test_a_corrupt_line_is_ignored_with_a_warning_and_blocks_nothing(journal: Journal) -> None:
@@ -142,22 +155,23 @@ def test_an_intent_of_another_kind_of_group_proves_nothing() -> None:
 @pytest.mark.parametrize(
     ("face_id", "user_data", "sha"),
     [
-        ("f-1", FACE_PREFIX + "c" * 64, "c" * 64),
-        ("f-1", "smiling", "a" * 64),
+        ("f-1", FACE_PREFIX + SHA_C, SHA_C),
+        ("f-1", FACE_PREFIX + "c" * 64, SHA_C),  # the marker of lock format 1's days
+        ("f-1", "smiling", SHA_A),
         ("f-old", "smiling", None),
         ("f-1", "frowning", None),
         ("f-1", None, None),
     ],
-    ids=["marker", "intent", "preexisting", "other-userdata", "stranger"],
+    ids=["marker", "old-marker", "intent", "preexisting", "other-userdata", "stranger"],
 )
 def test_which_faces_are_provably_ours(face_id, user_data, sha) -> None:
-    intent = Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1", sha256="a" * 64,
+    intent = Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1", sha256=SHA_A,
                     user_data_digest=user_data_digest("smiling"), preexisting=frozenset({"f-old"}))
     assert claimed_face_sha(PG, "staff", "p-1", face_id, user_data, [intent]) == sha
 
 
 def test_a_face_intent_is_bound_to_its_person() -> None:
-    intent = Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1", sha256="a" * 64,
+    intent = Intent(ADD_FACE, "staff", PG, person="alice", person_id="p-1", sha256=SHA_A,
                     user_data_digest=user_data_digest("smiling"))
     assert claimed_face_sha(PG, "staff", "p-2", "f-1", "smiling", [intent]) is None
 
