@@ -165,14 +165,17 @@ def identify(image: Path, group_id: str | None, threshold: float, as_json: bool)
 @click.option("--key", help="Key clients must send (default: a random one, printed).")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000))
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--workers", type=int, default=None,
+              help="Processes that analyse faces (default: one per core, at most 2;"
+                   " 0: in the server process).")
 @global_options
 def serve(host: str, port: int, data_dir: Path, key: str | None, latency_ms: int,
-          fault_rate: float) -> int:
+          fault_rate: float, workers: int | None) -> int:
     """Run the local Face API emulator in the foreground."""
     from facesync.commands import serve as cmd
 
     return cmd.run(_options(), host=host, port=port, data_dir=data_dir, key=key,
-                   latency_ms=latency_ms, fault_rate=fault_rate)
+                   latency_ms=latency_ms, fault_rate=fault_rate, workers=workers)
 
 
 @main_group.command("force-unlock")

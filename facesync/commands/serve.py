@@ -18,8 +18,11 @@ def run(
     key: str | None,
     latency_ms: int,
     fault_rate: float,
+    workers: int | None = None,
 ) -> int:
-    from facesync.emulator.server import EmulatorConfig, serve
+    """Serve until Ctrl-C. `workers` is the number of vision worker processes
+    (None: one per core, at most two; 0: analyse in the server process)."""
+    from facesync.emulator.server import EmulatorConfig, default_workers, serve
     from facesync.emulator.vision import require_vision
 
     config = EmulatorConfig(
@@ -30,6 +33,7 @@ def run(
         tier=options.tier or "S0",
         latency_ms=latency_ms,
         fault_rate=fault_rate,
+        workers=default_workers() if workers is None else workers,
     )
     config.validate()
     require_vision()

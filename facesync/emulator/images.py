@@ -30,6 +30,10 @@ class ImageRefused(FacesyncError):
         super().__init__(spec.message)
         self.spec = spec
 
+    def __reduce__(self) -> tuple[type[ImageRefused], tuple[ErrorSpec]]:
+        # A vision worker sends it back to the server: rebuild it from its spec.
+        return (ImageRefused, (self.spec,))
+
 
 @dataclass(frozen=True)
 class Picture:

@@ -18,9 +18,8 @@ threshold is compared with the rounded value the client sees.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -56,41 +55,56 @@ class Index:
         object.__setattr__(self, "norms", np.einsum("ij,ij->i", self.matrix, self.matrix))
 
     @classmethod
-    def build(
-        cls, recognition_model: str, face_count: int, faces: Iterable[tuple[str, bytes]]
+    def gather(
+        cls,
+        recognition_model: str,
+        counts: Sequence[tuple[str, int]],
+        batches: Iterable[bytes],
     ) -> Index | None:
-        """From `face_count` (personId, embedding bytes) sorted by person, copied
-        straight into one matrix; None when there is no face."""
-        matrix = np.empty((face_count, EMBEDDING_SIZE), dtype=np.float32)
-        person_ids: list[str] = []
-        counts: list[int] = []
-        row = 0
-        for person_id, rows in groupby(faces, key=lambda item: item[0]):
-            first = row
-            for _, blob in rows:
-                matrix[row] = np.frombuffer(blob, dtype="<f4")
-                row += 1
-            person_ids.append(person_id)
-            counts.append(row - first)
-        if row == 0:
+        """From (personId, faces) by person and the embeddings in that order as
+        runs of float32 rows: what training reads, copied straight into one
+        matrix without per-face Python work. None when there is no face."""
+        faces = sum(count for _, count in counts)
+        if faces == 0:
             return None
+        matrix = np.empty((faces, EMBEDDING_SIZE), dtype=np.float32)
+        filled = _fill(matrix, batches)
+        if filled != faces:
+            raise ValueError(f"the group changed while it was read ({filled} of {faces} faces)")
         return cls(
             str(uuid.uuid4()),
             recognition_model,
-            tuple(person_ids),
-            np.asarray(counts, dtype=np.int32),
-            matrix[:row],
+            tuple(person_id for person_id, _ in counts),
+            np.fromiter((count for _, count in counts), dtype=np.int32, count=len(counts)),
+            matrix,
+        )
+
+    @classmethod
+    def from_matrix(cls, row: SnapshotRow, matrix: Any) -> Index:
+        """A trained index from its snapshot row and its embeddings file."""
+        return cls(
+            row.training_id,
+            row.recognition_model,
+            tuple(row.person_ids.split("\n")),
+            np.frombuffer(row.counts, dtype="<i4"),
+            matrix,
+        )
+
+    def snapshot_row(self, kind: str, group_id: str) -> SnapshotRow:
+        return SnapshotRow(
+            kind,
+            group_id,
+            self.training_id,
+            self.recognition_model,
+            "\n".join(self.person_ids),
+            self.counts.astype("<i4").tobytes(),
         )
 
     @classmethod
     def from_snapshot(cls, row: SnapshotRow, chunks: Iterable[bytes]) -> Index:
         counts = np.frombuffer(row.counts, dtype="<i4")
         matrix = np.empty((int(counts.sum()), EMBEDDING_SIZE), dtype=np.float32)
-        filled = 0
-        for chunk in chunks:
-            rows = np.frombuffer(chunk, dtype="<f4").reshape(-1, EMBEDDING_SIZE)
-            matrix[filled : filled + len(rows)] = rows
-            filled += len(rows)
+        filled = _fill(matrix, chunks)
         if filled != len(matrix):
             raise ValueError(f"snapshot {row.training_id} holds {filled} of {len(matrix)} faces")
         return cls(
@@ -103,14 +117,7 @@ class Index:
 
     def to_snapshot(self, kind: str, group_id: str) -> tuple[SnapshotRow, Iterator[Any]]:
         """The snapshot row and its embeddings as CHUNK_ROWS-row views (no copies)."""
-        row = SnapshotRow(
-            kind,
-            group_id,
-            self.training_id,
-            self.recognition_model,
-            "\n".join(self.person_ids),
-            self.counts.astype("<i4").tobytes(),
-        )
+        row = self.snapshot_row(kind, group_id)
         matrix = np.ascontiguousarray(self.matrix, dtype="<f4")
         chunks = (
             memoryview(matrix[start : start + CHUNK_ROWS]).cast("B")
@@ -143,3 +150,15 @@ class Index:
         )
         return ranked[:max_candidates]
 
+
+def _fill(matrix: Any, runs: Iterable[bytes]) -> int:
+    """Copy runs of float32 rows into `matrix` in order; the rows copied (at most
+    len(matrix): a run past the end is a ValueError)."""
+    filled = 0
+    for run in runs:
+        rows = np.frombuffer(run, dtype="<f4").reshape(-1, EMBEDDING_SIZE)
+        if filled + len(rows) > len(matrix):
+            raise ValueError(f"more faces than the {len(matrix)} expected")
+        matrix[filled : filled + len(rows)] = rows
+        filled += len(rows)
+    return filled

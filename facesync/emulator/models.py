@@ -159,7 +159,10 @@ class FaceService:
         with self.store.write() as tx:
             group_row(tx, kind, group_id)
             refuse_while_training(tx, kind, group_id, group_level=True)
+            trained = tx.snapshot_training_id(kind.name, group_id)
             tx.delete_group(kind.name, group_id)
+        if trained is not None:
+            self.store.snapshots.remove([trained])
         if self._on_group_deleted is not None:
             self._on_group_deleted(kind, group_id)
 

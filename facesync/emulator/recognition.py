@@ -105,12 +105,20 @@ def detect_options(query: Mapping[str, str]) -> DetectOptions:
     )
 
 
+Landmarks = Callable[[bytes, tuple[int, int, int, int]], dict[str, dict[str, float]]]
+
+
 class Recognition:
     def __init__(
-        self, store: Store, analyse: Callable[[bytes], Any], indexes: IndexCache
+        self,
+        store: Store,
+        analyse: Callable[[bytes], Any],
+        indexes: IndexCache,
+        landmarks: Landmarks = landmarks_27,
     ) -> None:
         self.store = store
-        self.analyse = analyse
+        self.analyse = analyse  # bytes -> Scene: in this process, or in a vision worker
+        self.landmarks = landmarks
         self.indexes = indexes
         self.face_ids = FaceIdRegistry()
 
@@ -141,7 +149,7 @@ class Recognition:
             face["recognitionModel"] = options.recognition_model
         face["faceRectangle"] = {"top": top, "left": left, "width": width, "height": height}
         if options.return_landmarks:
-            face["faceLandmarks"] = landmarks_27(data, box.rectangle)
+            face["faceLandmarks"] = self.landmarks(data, box.rectangle)
         if options.attributes:
             face["faceAttributes"] = face_attributes(options.attributes, box.rectangle)
         return face

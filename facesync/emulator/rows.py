@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class GroupRow:
     created: str
 
     def values(self) -> tuple[object, ...]:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class PersonRow:
     user_data: str | None
 
     def values(self) -> tuple[object, ...]:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class FaceRow:
     embedding: bytes  # 128 float32, little-endian
 
     def values(self) -> tuple[object, ...]:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,14 @@ class TrainingRow:
     message: str | None
 
     def values(self) -> tuple[object, ...]:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)
 class SnapshotRow:
     """A trained identification index: persons in order and their face counts, as
-    the training that built it saw them (the embeddings are stored in chunks)."""
+    the training that built it saw them (the embeddings are in its snapshot file,
+    or in SQLite chunks in a store of schema 2)."""
 
     kind: str
     group_id: str
@@ -77,4 +79,9 @@ class SnapshotRow:
     counts: bytes  # int32 per person
 
     def values(self) -> tuple[object, ...]:
-        return astuple(self)
+        return _values(self)
+
+
+def _values(row: Any) -> tuple[object, ...]:
+    """The fields in order, shallow (dataclasses.astuple deep-copies: slow in bulk)."""
+    return tuple(getattr(row, field.name) for field in fields(row))

@@ -10,6 +10,7 @@ require_vision(), never an ImportError.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -36,12 +37,14 @@ from facesync.limits import TIER_RATES
 
 if TYPE_CHECKING:
     from facesync.emulator.app import Pipeline
+    from facesync.emulator.pooled_vision import PooledVision
     from facesync.emulator.training import Trainer
 
 LOCK_NAME = "emulator.lock"
 STOP_GRACE_SECONDS = 10
 # How often the serving loop looks for a stop request: what stop() waits at most.
 POLL_SECONDS = 0.02
+MAX_WORKERS = 32
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +61,10 @@ class EmulatorConfig:
     # Load the dlib models at start (a long-running `serve`), or only when a call
     # first needs vision (the embedded default: a plan that only lists never does).
     warm_up: bool = True
+    # Vision worker processes (started with warm_up, else when a call first needs
+    # one); 0 analyses in this process, as the embedded emulator does: a short
+    # apply never waits for fresh interpreters to load the models.
+    workers: int = 0
 
     def validate(self) -> None:
         if self.key is not None and not _usable_key(self.key):
@@ -78,6 +85,21 @@ class EmulatorConfig:
             raise ConfigError(f"The latency must be 0 ms or more, not {self.latency_ms}.")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"The port must be between 0 and 65535, not {self.port}.")
+        if not _usable_workers(self.workers):
+            raise ConfigError(
+                f"The number of vision workers (--workers) must be a whole number from 0 to"
+                f" {MAX_WORKERS}, not {self.workers!r}."
+            )
+
+
+def default_workers() -> int:
+    """`serve`'s vision workers: one per core, at most two (each holds its own models)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _usable_workers(workers: object) -> bool:
+    whole = isinstance(workers, int) and not isinstance(workers, bool)
+    return whole and 0 <= workers <= MAX_WORKERS  # type: ignore[operator]
 
 
 def _usable_key(key: str) -> bool:
@@ -101,7 +123,7 @@ class RunningEmulator:
 
     def __init__(
         self, server: BaseWSGIServer, pipeline: Pipeline, trainer: Trainer, store: Store,
-        lock: FileLock, host: str,
+        lock: FileLock, host: str, pooled: PooledVision | None = None,
     ) -> None:  # fmt: skip
         self._server = server
         self._pipeline = pipeline
@@ -112,6 +134,9 @@ class RunningEmulator:
         self.url = f"http://{shown}:{server.port}"
         self.key = pipeline.key
         self.faults = pipeline.faults  # counts requests and injected faults (tests, benches)
+        self._pooled = pooled
+        # The vision workers (tests, benches: started(), pids()); None when analysing in-process.
+        self.workers = pooled.pool if pooled is not None else None
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
             name="facesync-emulator", daemon=True,
@@ -134,6 +159,8 @@ class RunningEmulator:
         self._thread.join()
         self._pipeline.in_flight.wait_idle(STOP_GRACE_SECONDS)
         self._trainer.stop()
+        if self._pooled is not None:
+            self._pooled.close()
         self._store.close()
         self._data_lock.release()
 
@@ -154,7 +181,8 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
         store.close()
         lock.release()
         raise
-    pipeline, trainer = _assemble(config, store)
+    pooled = _pooled_vision(config)
+    pipeline, trainer = _assemble(config, store, pooled)
     from facesync.emulator.app import create_app
 
     with listener:
@@ -163,16 +191,29 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
             request_handler=_QuietHandler, fd=listener.fileno(),
         )  # fmt: skip
     trainer.resume()
-    if config.warm_up:
+    if config.warm_up and pooled is not None:
+        pooled.pool.warm_up()
+    elif config.warm_up:
         threading.Thread(target=_warm_up, name="facesync-emulator-warm-up", daemon=True).start()
-    return RunningEmulator(server, pipeline, trainer, store, lock, config.host)
+    return RunningEmulator(server, pipeline, trainer, store, lock, config.host, pooled)
 
 
-def _assemble(config: EmulatorConfig, store: Store) -> tuple[Pipeline, Trainer]:
+def _pooled_vision(config: EmulatorConfig) -> PooledVision | None:
+    if config.workers == 0:
+        return None
+    from facesync.emulator.pooled_vision import PooledVision
+
+    return PooledVision(config.workers)
+
+
+def _assemble(
+    config: EmulatorConfig, store: Store, pooled: PooledVision | None
+) -> tuple[Pipeline, Trainer]:
     """The emulated resource: models, training, recognition and the request pipeline."""
     from facesync.emulator.app import Pipeline
     from facesync.emulator.faults import FaultInjector
     from facesync.emulator.handlers import Services
+    from facesync.emulator.landmarks import landmarks_27
     from facesync.emulator.limiter import RateLimiter
     from facesync.emulator.models import FaceService
     from facesync.emulator.recognition import Recognition
@@ -180,10 +221,12 @@ def _assemble(config: EmulatorConfig, store: Store) -> tuple[Pipeline, Trainer]:
 
     indexes = IndexCache()
     trainer = Trainer(store, indexes)
+    analyse = pooled.analyse if pooled is not None else vision.analyse
+    landmarks = pooled.landmarks if pooled is not None else landmarks_27
     services = Services(
-        FaceService(store, config.tier, vision.analyse, indexes.forget),
+        FaceService(store, config.tier, analyse, indexes.forget),
         trainer,
-        Recognition(store, vision.analyse, indexes),
+        Recognition(store, analyse, indexes, landmarks),
     )
     pipeline = Pipeline(
         services,
@@ -233,7 +276,7 @@ def _lock_data_dir(data_dir: Path) -> FileLock:
 def _warm_up() -> None:
     """Load the dlib models early, so that the first add-face is not slower."""
     try:
-        vision._models()
+        vision.load_models()
     except Exception:  # reported again, clearly, by the first request that needs them
         log.debug("loading the face models failed", exc_info=True)
 

@@ -5,7 +5,9 @@ or kill -9 of the process (only an OS crash may lose the last few). Each
 request runs in one transaction; writers take a process-wide lock before
 BEGIN IMMEDIATE, so they never deadlock on SQLite's lock upgrade, and readers
 never wait for writers. Images are never stored: a face keeps its embedding,
-rectangle, userData and the SHA-256 of the image it came from.
+rectangle, userData and the SHA-256 of the image it came from. A training's
+embeddings live in a file of their own (snapshot_files.py); stores of schema 2
+kept them in SQLite chunks, which are still read.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from facesync.emulator.rows import FaceRow, GroupRow, PersonRow, SnapshotRow, TrainingRow
+from facesync.emulator.snapshot_files import SnapshotFiles
 
 DB_NAME = "emulator.sqlite3"
-SCHEMA_VERSION = "2"
+SNAPSHOTS_FOLDER = "snapshots"
+SCHEMA_VERSION = "3"
+# Schema 2 is schema 3 with every snapshot in SQLite chunks: it is read as it is and
+# marked 3 on open, so that an older facesync refuses the folder instead of
+# misreading a snapshot kept in a file.
+UPGRADABLE_SCHEMAS = ("2",)
+FETCH_ROWS = 4096
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (
@@ -70,6 +79,7 @@ class Tx:
     """One transaction; every query the emulator needs, nothing more."""
 
     db: sqlite3.Connection
+    files: SnapshotFiles | None = None
 
     # groups
     def group(self, kind: str, group_id: str) -> GroupRow | None:
@@ -133,6 +143,11 @@ class Tx:
     def insert_person(self, person: PersonRow) -> None:
         self.db.execute("INSERT INTO persons VALUES (?, ?, ?, ?, ?)", person.values())
 
+    def insert_persons(self, persons: Iterable[PersonRow]) -> None:
+        """Many persons in one statement: the bulk path of seeding a big gallery."""
+        rows = (person.values() for person in persons)
+        self.db.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?)", rows)
+
     def update_person(self, person: PersonRow) -> None:
         self.db.execute(
             "UPDATE persons SET name = ?, user_data = ? WHERE person_id = ?",
@@ -179,6 +194,13 @@ class Tx:
             face.values(),
         )
 
+    def insert_faces(self, faces: Iterable[FaceRow]) -> None:
+        """Many faces in one statement: the bulk path of seeding a big gallery."""
+        self.db.executemany(
+            f"INSERT INTO faces ({_FACE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (face.values() for face in faces),
+        )
+
     def update_face(self, face_id: str, user_data: str | None) -> None:
         self.db.execute("UPDATE faces SET user_data = ? WHERE face_id = ?", (user_data, face_id))
 
@@ -192,6 +214,24 @@ class Tx:
             " ORDER BY person_id",
             (kind, group_id),
         )
+
+    def group_face_counts(self, kind: str, group_id: str) -> list[tuple[str, int]]:
+        """(personId, faces) of every person with a face, by personId (index only)."""
+        return self.db.execute(
+            "SELECT person_id, COUNT(*) FROM faces WHERE kind = ? AND group_id = ?"
+            " GROUP BY person_id ORDER BY person_id",
+            (kind, group_id),
+        ).fetchall()
+
+    def group_embedding_batches(self, kind: str, group_id: str) -> Iterator[bytes]:
+        """Every face's embedding in group_face_counts' order, FETCH_ROWS at a time,
+        joined into one run of float32 rows (no per-row work in Python)."""
+        cursor = self.db.execute(
+            "SELECT embedding FROM faces WHERE kind = ? AND group_id = ? ORDER BY person_id",
+            (kind, group_id),
+        )
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield b"".join([row[0] for row in rows])
 
     # training
     def training(self, kind: str, group_id: str) -> TrainingRow | None:
@@ -250,6 +290,18 @@ class Tx:
                 "INSERT INTO snapshot_chunks VALUES (?, ?, ?, ?)", (*key, number, chunk)
             )
 
+    def save_snapshot_row(self, snapshot: SnapshotRow) -> None:
+        """Replace a group's snapshot whose embeddings are in a file already written."""
+        key = (snapshot.kind, snapshot.group_id)
+        self.db.execute("DELETE FROM snapshot_chunks WHERE kind = ? AND group_id = ?", key)
+        self.db.execute(
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?)", snapshot.values()
+        )
+
+    def snapshot_file(self, training_id: str, faces: int, width: int) -> Any | None:
+        """The embeddings matrix of a training kept in a file, or None (kept in chunks)."""
+        return None if self.files is None else self.files.read(training_id, faces, width)
+
     def _count(self, sql: str, args: tuple[str, ...]) -> int:
         return int(self.db.execute(sql, args).fetchone()[0])
 
@@ -259,6 +311,7 @@ class Store:
 
     def __init__(self, data_dir: Path, pool_size: int = 16) -> None:
         self.path = data_dir / DB_NAME
+        self.snapshots = SnapshotFiles(data_dir / SNAPSHOTS_FOLDER)
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._all: list[sqlite3.Connection] = []
         self._slots = threading.BoundedSemaphore(pool_size)
@@ -271,6 +324,10 @@ class Store:
                 version = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if version is None:
                     db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                elif version[0] in UPGRADABLE_SCHEMAS:
+                    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                    version = (SCHEMA_VERSION,)
+                kept = {row[0] for row in db.execute("SELECT training_id FROM snapshots")}
         except sqlite3.DatabaseError as error:
             self.close()
             raise StoreError(f"{self.path} cannot be opened as emulator data: {error}.") from None
@@ -280,6 +337,7 @@ class Store:
                 f"{self.path} holds emulator data of schema {version[0]}, this facesync"
                 f" reads schema {SCHEMA_VERSION}: use another --data folder."
             )
+        self.snapshots.sweep(kept)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -317,7 +375,7 @@ class Store:
         with self._connection() as db:
             db.execute("BEGIN")
             try:
-                yield Tx(db)
+                yield Tx(db, self.snapshots)
             finally:
                 db.execute("COMMIT")
 
@@ -327,7 +385,7 @@ class Store:
         with self._write_mutex, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(db)
+                yield Tx(db, self.snapshots)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise

@@ -7,6 +7,10 @@ persons without faces are fine and are simply never candidates. Training takes
 at least TRAINING_MIN_SECONDS so that a client polling right after train sees
 `running` once, as it does against the service. A training that was running
 when the emulator stopped is run again at the next start.
+
+Training reads the group's embeddings in runs straight into one matrix, writes
+that matrix to its snapshot file (snapshot_files.py) and only then commits the
+status with the snapshot row, so a succeeded training always has its index.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from facesync.emulator import errors, validation
-from facesync.emulator.index import Index
+from facesync.emulator.index import EMBEDDING_SIZE, Index
 from facesync.emulator.kinds import KIND_BY_NAME, GroupKind
 from facesync.emulator.models import group_row, refuse_while_training, utc_now
-from facesync.emulator.rows import TrainingRow
+from facesync.emulator.rows import SnapshotRow, TrainingRow
 from facesync.emulator.store import Store, StoreError, Tx
 
 TRAINING_MIN_SECONDS = 0.2
@@ -29,37 +35,55 @@ log = logging.getLogger(__name__)
 
 
 class IndexCache:
-    """The last trained index of each group, in memory; reloaded from its snapshot
-    when the stored training id moved (after a restart, or another training)."""
+    """The trained indexes of each group, in memory, by training id: the one the
+    store names is the one Identify uses, so a reader whose transaction began
+    before a training committed still finds the index it sees. A group keeps at
+    most INDEXES_PER_GROUP (the one in use and the one being committed); an
+    index not here is loaded from its snapshot (after a restart)."""
+
+    INDEXES_PER_GROUP = 2
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
-        self._indexes: dict[tuple[str, str], Index] = {}
+        self._indexes: dict[tuple[str, str], dict[str, Index]] = {}
 
     def current(self, tx: Tx, kind: GroupKind, group_id: str) -> Index | None:
         key = (kind.name, group_id)
         training_id = tx.snapshot_training_id(kind.name, group_id)
         with self._mutex:
-            cached = self._indexes.get(key)
             if training_id is None:
                 self._indexes.pop(key, None)
                 return None
-            if cached is not None and cached.training_id == training_id:
+            cached = self._indexes.get(key, {}).get(training_id)
+            if cached is not None:
                 return cached
         row = tx.snapshot(kind.name, group_id)
         if row is None:
             return None
-        index = Index.from_snapshot(row, tx.snapshot_chunks(kind.name, group_id))
+        index = _load(tx, row)
         self.put(kind, group_id, index)
         return index
 
     def put(self, kind: GroupKind, group_id: str, index: Index) -> None:
         with self._mutex:
-            self._indexes[(kind.name, group_id)] = index
+            kept = self._indexes.setdefault((kind.name, group_id), {})
+            kept.pop(index.training_id, None)
+            kept[index.training_id] = index
+            while len(kept) > self.INDEXES_PER_GROUP:
+                del kept[next(iter(kept))]
 
     def forget(self, kind: GroupKind, group_id: str) -> None:
         with self._mutex:
             self._indexes.pop((kind.name, group_id), None)
+
+
+def _load(tx: Tx, row: SnapshotRow) -> Index:
+    """A stored snapshot as an index: from its file, or from an older store's chunks."""
+    faces = int(np.frombuffer(row.counts, dtype="<i4").sum())
+    matrix = tx.snapshot_file(row.training_id, faces, EMBEDDING_SIZE)
+    if matrix is not None:
+        return Index.from_matrix(row, matrix)
+    return Index.from_snapshot(row, tx.snapshot_chunks(row.kind, row.group_id))
 
 
 class Trainer:
@@ -148,10 +172,10 @@ class Trainer:
             group = tx.group(kind.name, row.group_id)
             if group is None:
                 return
-            index = Index.build(
+            index = Index.gather(
                 group.recognition_model,
-                tx.count_group_faces(kind.name, row.group_id),
-                tx.group_embeddings(kind.name, row.group_id),
+                tx.group_face_counts(kind.name, row.group_id),
+                tx.group_embedding_batches(kind.name, row.group_id),
             )
             has_persons = tx.count_persons(kind.name, row.group_id) > 0
         if self._stopping.wait(max(0.0, TRAINING_MIN_SECONDS - (time.monotonic() - started))):
@@ -165,16 +189,22 @@ class Trainer:
 
     def _finish(self, row: TrainingRow, index: Index | None, failure: str | None) -> None:
         kind = KIND_BY_NAME[row.kind]
+        if index is not None:  # written before the row that names it commits
+            self.store.snapshots.write(index.training_id, index.matrix)
+        replaced = None
         finished = utc_now()
         with self.store.write() as tx:
             current = tx.training(row.kind, row.group_id)
             if current is None or current.status != "running" or current.created != row.created:
-                return  # the group was deleted (or trained anew) meanwhile
+                if index is not None:  # the group was deleted (or trained anew) meanwhile
+                    self.store.snapshots.remove([index.training_id])
+                return
             if index is None:
                 failed = replace(row, status="failed", last_action=finished, message=failure)
                 tx.save_training(failed)
                 return
-            tx.save_snapshot(*index.to_snapshot(row.kind, row.group_id))
+            replaced = tx.snapshot_training_id(row.kind, row.group_id)
+            tx.save_snapshot_row(index.snapshot_row(row.kind, row.group_id))
             tx.save_training(
                 replace(
                     row,
@@ -185,4 +215,7 @@ class Trainer:
                     message=None,
                 )
             )
-        self.indexes.put(kind, row.group_id, index)
+            # Before the commit: the first Identify after it must not load the file.
+            self.indexes.put(kind, row.group_id, index)
+        if replaced is not None and replaced != index.training_id:
+            self.store.snapshots.remove([replaced])

@@ -1,40 +1,48 @@
-"""Real face detection and recognition on the CPU with dlib.
+"""Real face detection and recognition on the CPU with dlib, in this process.
 
 Detection: dlib's HOG frontal face detector on a copy scaled to a long side of
 at most 1024 px, upsampled once so that faces of the service's 36 px minimum
 are found in ordinary photos; weak detections (score < DETECTION_MIN_SCORE)
 are dropped. Recognition: the 5-point shape predictor aligns a 150 px chip and
-dlib's ResNet turns it into a 128-d embedding. Everything about an image is
-cached by the SHA-256 of its bytes; embeddings are computed on demand, so
-detect-only calls never pay for them.
+dlib's ResNet turns it into a 128-d embedding. `detect` and `embed` are the
+whole of the work, so that a vision worker (workers.py) runs exactly them;
+`analyse` is the in-process entry point, cached by the image's SHA-256.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import os
 import queue
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from facesync.emulator import images
+from facesync.emulator.scenes import (
+    Box,
+    Detection,
+    FoundFace,
+    Rectangle,
+    Scene,
+    SceneCache,
+    scene_of,
+)
 from facesync.errors import FacesyncError
 from facesync.limits import FACE_MAX_PX, FACE_MIN_PX
+
+__all__ = [
+    "Box", "Detection", "FoundFace", "Rectangle", "Scene", "VisionUnavailableError", "analyse",
+    "detect", "embed", "find_faces", "load_models", "min_face_px", "model_folder",
+    "require_vision",
+]  # fmt: skip
 
 DETECTION_MIN_SCORE = 0.4  # real faces in the sample photos score 0.9-2.9, false ones < 0.15
 DETECTION_UPSAMPLE = 1
 MAX_FACES = 100
-CACHE_ENTRIES = 128
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
-
-Rectangle = tuple[int, int, int, int]  # left, top, width, height
-
 
 class VisionUnavailableError(FacesyncError):
     """The local extra (numpy, dlib, face models) is not installed."""
@@ -43,45 +51,6 @@ class VisionUnavailableError(FacesyncError):
         super().__init__(
             f"The local Face API emulator needs {missing}: run pip install 'facesync[local]'."
         )
-
-
-@dataclass(frozen=True)
-class FoundFace:
-    rectangle: Rectangle
-    embedding: Any  # numpy float32 array of 128 values, read-only
-    score: float = 0.0
-    landmarks: tuple[tuple[float, float], ...] = ()  # 5 points, original pixel grid
-
-
-@dataclass(frozen=True)
-class Box:
-    """One detected face, before (or without) its embedding."""
-
-    rectangle: Rectangle
-    score: float
-    landmarks: tuple[tuple[float, float], ...]
-
-
-class Scene:
-    """One analysed image: its size, its faces largest first, embeddings on demand."""
-
-    def __init__(self, width: int, height: int, boxes: tuple[Box, ...], chips: list[Any]):
-        self.width = width
-        self.height = height
-        self.boxes = boxes
-        self._chips = chips
-        self._embeddings: dict[int, Any] = {}
-        self._mutex = threading.Lock()
-
-    def embedding(self, index: int) -> Any:
-        with self._mutex:
-            if index not in self._embeddings:
-                self._embeddings[index] = _models().embed(self._chips[index])
-            return self._embeddings[index]
-
-    def face(self, index: int) -> FoundFace:
-        box = self.boxes[index]
-        return FoundFace(box.rectangle, self.embedding(index), box.score, box.landmarks)
 
 
 def model_folder() -> Path | None:
@@ -151,9 +120,11 @@ class _Models:
 
         with self._net_mutex:
             vector = self.net.compute_face_descriptor(chip, 1)
-        embedding = np.asarray(vector, dtype=np.float32)
-        embedding.setflags(write=False)
-        return embedding
+        return np.asarray(vector, dtype=np.float32)
+
+    def chip(self, pixels: Any, shape: Any) -> Any:
+        """The aligned 150 px chip the ResNet embeds."""
+        return self._dlib.get_face_chip(pixels, shape, size=150, padding=0.25)
 
 
 _models_mutex = threading.Lock()
@@ -168,26 +139,19 @@ def _models() -> _Models:
         return _models_instance
 
 
-_cache: OrderedDict[str, Scene] = OrderedDict()
-_cache_mutex = threading.Lock()
+_cache = SceneCache()
 # Bounds memory when many large images arrive at once.
 _decode_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 
+def load_models() -> None:
+    """Load the dlib models now (a worker at start, or the warm-up of `serve`)."""
+    _models()
+
+
 def analyse(image: bytes) -> Scene:
     """Detect the faces of an image (cached by SHA-256); raises images.ImageRefused."""
-    key = hashlib.sha256(image).hexdigest()
-    with _cache_mutex:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    with _decode_slots:
-        scene = _analyse(image)
-    with _cache_mutex:
-        _cache[key] = scene
-        while len(_cache) > CACHE_ENTRIES:
-            _cache.popitem(last=False)
-    return scene
+    return _cache.get_or_make(image, _analyse)
 
 
 def find_faces(image: bytes) -> list[FoundFace]:
@@ -196,7 +160,19 @@ def find_faces(image: bytes) -> list[FoundFace]:
     return [scene.face(index) for index in range(len(scene.boxes))]
 
 
+def embed(chip: Any) -> Any:
+    """The 128-d embedding (float32) of an aligned face chip."""
+    return _models().embed(chip)
+
+
 def _analyse(image: bytes) -> Scene:
+    with _decode_slots:
+        found = detect(image)
+    return scene_of(found, embed)
+
+
+def detect(image: bytes) -> Detection:
+    """The faces of an image, largest first, with their aligned chips (no embeddings)."""
     import numpy as np
 
     models = _models()
@@ -220,8 +196,8 @@ def _analyse(image: bytes) -> Scene:
             (round(p.x / picture.scale, 1), round(p.y / picture.scale, 1)) for p in shape.parts()
         )
         boxes.append(Box(rectangle, score, points))
-        chips.append(models._dlib.get_face_chip(pixels, shape, size=150, padding=0.25))
-    return Scene(picture.width, picture.height, tuple(boxes), chips)
+        chips.append(models.chip(pixels, shape))
+    return Detection(picture.width, picture.height, tuple(boxes), tuple(chips))
 
 
 def _to_original(rect: Any, picture: images.Picture) -> Rectangle:

@@ -9,12 +9,9 @@ from .fakes import near, unit_vector
 
 
 def build(persons: dict[str, list[np.ndarray]]) -> Index:
-    rows = [
-        (person_id, vector.astype("<f4").tobytes())
-        for person_id in sorted(persons)
-        for vector in persons[person_id]
-    ]
-    index = Index.build("recognition_04", len(rows), rows)
+    counts = [(person_id, len(persons[person_id])) for person_id in sorted(persons)]
+    runs = [np.asarray(persons[p], dtype="<f4").tobytes() for p, _ in counts]
+    index = Index.gather("recognition_04", counts, runs)
     assert index is not None
     return index
 
@@ -68,13 +65,22 @@ def test_an_index_round_trips_through_its_snapshot() -> None:
 
 
 def test_no_faces_build_no_index() -> None:
-    assert Index.build("recognition_01", 0, []) is None
+    assert Index.gather("recognition_01", [], []) is None
+    assert Index.gather("recognition_01", [("a", 0)], []) is None
+
+
+def test_rows_that_do_not_match_the_counts_build_no_index() -> None:
+    with pytest.raises(ValueError):
+        Index.gather("recognition_01", [("a", 2)], [unit_vector(1).astype("<f4").tobytes()])
+    with pytest.raises(ValueError):
+        Index.gather("recognition_01", [("a", 1)], [np.zeros((2, 128), "<f4").tobytes()])
 
 
 def test_a_large_index_round_trips_through_the_store_in_chunks(store) -> None:
     vectors = np.random.default_rng(5).normal(size=(2500, 128)).astype("<f4")
-    rows = [(f"{n // 5:04d}", vector.tobytes()) for n, vector in enumerate(vectors)]
-    index = Index.build("recognition_04", len(rows), rows)
+    counts = [(f"{person:04d}", 5) for person in range(500)]
+    runs = [vectors[:1000].tobytes(), vectors[1000:].tobytes()]
+    index = Index.gather("recognition_04", counts, runs)
     assert index is not None
 
     with store.write() as tx:

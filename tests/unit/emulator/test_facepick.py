@@ -68,7 +68,7 @@ def test_centred_in_lists_every_face_in_the_target_in_detection_order() -> None:
 
 
 def _scene(*faces: Rectangle) -> Scene:
-    return Scene(SIZE[0], SIZE[1], tuple(Box(face, 1.0, ()) for face in faces), [])
+    return Scene(SIZE[0], SIZE[1], tuple(Box(face, 1.0, ()) for face in faces), [], embed=repr)
 
 
 def test_pick_face_returns_the_chosen_index() -> None:
