@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from facesync.commands.options import GlobalOptions
@@ -39,7 +41,7 @@ def _check_faces(manifest: Manifest) -> None:
     for group in manifest.groups:
         for person in group.persons:
             for face in person.faces:
-                scene = analyse(face.abs_path.read_bytes())
+                scene = analyse(Path(face.abs_path).read_bytes())
                 found = [box.rectangle for box in scene.boxes]
                 message = _face_problem(face, found, (scene.width, scene.height))
                 if message:

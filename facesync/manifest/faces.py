@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
+from typing import NamedTuple
 
 from facesync.digest import image_key
 from facesync.limits import FACES_PER_PERSON_MAX
-from facesync.manifest.model import DEFAULT_DETECTION_MODEL, DesiredFace, TargetFace
+from facesync.manifest.model import (
+    DEFAULT_DETECTION_MODEL,
+    DesiredFace,
+    TargetFace,
+    desired_face,
+)
 
 from .hash_cache import HashCache
 from .images import ImageInfo, ImageProblem, check_image_bytes, check_target_face, size_problem
@@ -23,9 +32,9 @@ from .paths import ImageFile, ImagePaths, PathProblem
 from .yaml_source import DocPath
 
 
-@dataclass(frozen=True)
-class FaceEntry:
-    """One entry of a person's `faces` list, after the schema accepted it."""
+class FaceEntry(NamedTuple):
+    """One entry of a person's `faces` list, after the schema accepted it (a
+    tuple: a gallery makes 500,000)."""
 
     written: str
     path: DocPath
@@ -40,6 +49,12 @@ class Located:
     path: DocPath
     line: int
     message: str
+    file: str | None = None  # another file than the manifest (a personsFrom.details CSV)
+
+
+# A glob, an absolute path, a `.`/`..` part or a path to normalise: the entry
+# takes ImagePaths.expand's work.
+_NEEDS_EXPANSION = re.compile(r"[*?\[]|^[/.]|/\.|//|/$")
 
 
 class _Unusable(Exception):
@@ -66,69 +81,120 @@ class FaceChecker:
         `listed` is the length of the `faces` list as written (the schema
         already reported a list that is too long).
         """
-        faces: list[DesiredFace] = []
+        expanded: list[tuple[FaceEntry, list[ImageFile]]] = []
         problems: list[Located] = []
-        first_seen: dict[str, DesiredFace] = {}
-        expanded = 0
+        count = 0
         for entry in entries:
-            try:
-                files, path_problems = self.paths.expand(entry.written)
-            except PathProblem as exc:
-                problems.append(Located(entry.path, entry.line, exc.message))
-                continue
-            problems += [Located(entry.path, entry.line, m) for m in path_problems]
-            expanded += len(files) + len(path_problems)
-            for file in files:
+            written = entry.written
+            if _NEEDS_EXPANSION.search(written):
                 try:
-                    face = self._face(entry, file)
-                except _Unusable as exc:
+                    files, path_problems = self.paths.expand(written)
+                except PathProblem as exc:
                     problems.append(Located(entry.path, entry.line, exc.message))
                     continue
-                earlier = first_seen.setdefault(face.sha256, face)
-                if earlier is not face:
-                    problems.append(Located(entry.path, entry.line, _twice(face, earlier)))
+                problems += [Located(entry.path, entry.line, m) for m in path_problems]
+                count += len(path_problems)
+            else:  # a plain, normal relative path: the common case, without a glob's work
+                try:
+                    files = [self.paths.file(written)]
+                except PathProblem as exc:
+                    problems.append(Located(entry.path, entry.line, exc.message))
+                    count += 1
                     continue
-                faces.append(face)
-        if expanded > FACES_PER_PERSON_MAX >= listed:
+            count += len(files)
+            expanded.append((entry, files))
+        faces = self._faces(expanded, problems, listed_twice=_twice)
+        if count > FACES_PER_PERSON_MAX >= listed:
             problems.append(
                 Located(
                     faces_path,
                     faces_line,
-                    f"the person has {expanded} face images after glob expansion, more than "
+                    f"the person has {count} face images after glob expansion, more than "
                     f"the limit of {FACES_PER_PERSON_MAX}: remove some",
                 )
             )
-        faces.sort(key=lambda f: f.sha256)
         return faces, problems
 
+    def folder_faces(
+        self, folder: str, files: tuple[ImageFile, ...], where: DocPath, line: int
+    ) -> tuple[list[DesiredFace], list[Located]]:
+        """The faces of a person folder (personsFrom), all located at `where`."""
+        problems: list[Located] = []
+        if len(files) > FACES_PER_PERSON_MAX:
+            problems.append(Located(where, line, (
+                f"the folder '{folder}' holds {len(files)} images, more than the limit of "
+                f"{FACES_PER_PERSON_MAX} per person: remove some"
+            )))
+        entry = FaceEntry(folder, where, line)
+        faces = self._faces([(entry, list(files))], problems, listed_twice=_twice_in_folder)
+        return faces, problems
+
+    def _faces(
+        self,
+        expanded: list[tuple[FaceEntry, list[ImageFile]]],
+        problems: list[Located],
+        listed_twice: Callable[[DesiredFace, DesiredFace], str],
+    ) -> list[DesiredFace]:
+        faces: list[DesiredFace] = []
+        first_seen: dict[str, DesiredFace] = {}
+        lookup = self.cache.lookup
+        for entry, files in expanded:
+            plain = entry.target_face is None
+            for file in files:
+                # the common case first: a regular file the hash cache knows
+                found = file.stat
+                key = (
+                    lookup(file.path, found)
+                    if plain and found is not None and S_ISREG(found.st_mode)
+                    else None
+                )
+                if key is not None:
+                    face = desired_face(
+                        file.path, file.abs_path, key, found.st_size, None,  # type: ignore[union-attr]
+                        entry.user_data, entry.detection_model, entry.line,
+                    )
+                else:
+                    try:
+                        face = self._face(entry, file)
+                    except _Unusable as exc:
+                        problems.append(Located(entry.path, entry.line, exc.message))
+                        continue
+                earlier = first_seen.setdefault(face.sha256, face)
+                if earlier is not face:
+                    problems.append(Located(entry.path, entry.line, listed_twice(face, earlier)))
+                    continue
+                faces.append(face)
+        if len(faces) > 1:
+            faces.sort(key=_by_sha256)
+        return faces
+
     def _face(self, entry: FaceEntry, file: ImageFile) -> DesiredFace:
-        sha256, size, info = self._examine(file)
-        if entry.target_face is not None:
-            problem = check_target_face(info, entry.target_face)
+        found = file.stat if file.stat is not None and S_ISREG(file.stat.st_mode) else None
+        if found is None:
+            found = _stat(file)
+        key = self.cache.lookup(file.path, found)
+        target = entry.target_face
+        if key is None:
+            key, info = self._examine(file, found)
+        elif target is not None:
+            cached = self.cache.entry(file.path)
+            info = cached.info if cached is not None else self._examine(file, found)[1]
+        if target is not None:
+            problem = check_target_face(info, target)
             if problem:
                 raise _Unusable(f"{file.path}: {problem}")
-        return DesiredFace(
-            path=file.path,
-            abs_path=file.abs_path,
-            sha256=image_key(sha256),  # the short identity the lock keeps
-            size=size,
-            target_face=entry.target_face,
-            user_data=entry.user_data,
-            detection_model=entry.detection_model,
-            line=entry.line,
+        return desired_face(
+            file.path, file.abs_path, key, found.st_size, target, entry.user_data,
+            entry.detection_model, entry.line,
         )
 
-    def _examine(self, file: ImageFile) -> tuple[str, int, ImageInfo]:
-        """(sha256, size, info) of a usable image; raises _Unusable."""
-        info_of_file = _stat(file)
-        cached = self.cache.lookup(file.path, info_of_file)
-        if cached is not None:
-            return cached.sha256, cached.size, cached.info
-        problem = size_problem(info_of_file.st_size)
+    def _examine(self, file: ImageFile, found: os.stat_result) -> tuple[str, ImageInfo]:
+        """(image key, info) of a usable image read from disk; raises _Unusable."""
+        problem = size_problem(found.st_size)
         if problem:  # refuse a huge file before reading it
             raise _Unusable(f"{file.path}: {problem}")
         try:
-            data = read_image_bytes(file.abs_path)
+            data = read_image_bytes(Path(file.abs_path))
         except OSError as exc:
             raise _Unusable(_unreadable(file, exc)) from None
         try:
@@ -136,8 +202,12 @@ class FaceChecker:
         except ImageProblem as exc:
             raise _Unusable(f"{file.path}: {exc.message}") from None
         sha256 = hashlib.sha256(data).hexdigest()
-        self.cache.store(file.path, info_of_file, sha256, info)
-        return sha256, len(data), info
+        self.cache.store(file.path, found, sha256, info)
+        return image_key(sha256), info  # the short identity the lock keeps
+
+
+def _by_sha256(face: DesiredFace) -> str:
+    return face.sha256
 
 
 def _stat(file: ImageFile) -> os.stat_result:
@@ -162,6 +232,10 @@ def _stat(file: ImageFile) -> os.stat_result:
 def _unreadable(file: ImageFile, exc: OSError) -> str:
     reason = exc.strerror or str(exc)
     return f"'{file.path}' cannot be read ({reason}): check that it exists and is readable"
+
+
+def _twice_in_folder(face: DesiredFace, earlier: DesiredFace) -> str:
+    return f"'{face.path}' has the same bytes as '{earlier.path}': delete one of them"
 
 
 def _twice(face: DesiredFace, earlier: DesiredFace) -> str:

@@ -8,9 +8,11 @@ globs, paths and images -> the sorted desired state. Each problem becomes a
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from pathlib import Path
 from typing import Any
 
+from facesync.bulk import building
 from facesync.errors import Diagnostic, FacesyncError, ManifestError
 from facesync.manifest.model import (
     DEFAULT_DETECTION_MODEL,
@@ -22,9 +24,12 @@ from facesync.manifest.model import (
 )
 from facesync.schemas_dir import json_path
 
+from .details import DetailsFile, PersonDetails, parse_details
 from .faces import FaceChecker, FaceEntry, Located
+from .fast_yaml import read_simple_yaml
+from .folders import scan_person_folders
 from .hash_cache import HashCache
-from .paths import ImagePaths
+from .paths import ImagePaths, PathProblem
 from .schema_check import schema_problems
 from .yaml_source import DocPath, YamlDocument, read_yaml
 
@@ -37,7 +42,12 @@ def load_manifest(path: Path, *, allow_outside: bool = False, use_cache: bool = 
     """
     path = Path(path)
     raw = _read_manifest(path)
-    doc = read_yaml(raw)
+    with building():  # millions of objects, no cycles (facesync.bulk)
+        return _load(path, raw, allow_outside=allow_outside, use_cache=use_cache)
+
+
+def _load(path: Path, raw: bytes, *, allow_outside: bool, use_cache: bool) -> Manifest:
+    doc = read_simple_yaml(raw) or read_yaml(raw)
     problems = [Located(p.path, p.line, p.message) for p in doc.problems]
     if doc.fatal:
         raise ManifestError(_diagnostics(path, problems))
@@ -46,13 +56,14 @@ def load_manifest(path: Path, *, allow_outside: bool = False, use_cache: bool = 
     ]
     cache = HashCache(path.parent, enabled=use_cache)
     checker = FaceChecker(ImagePaths(path.parent, allow_outside=allow_outside), cache)
-    builder = _ModelBuilder(doc, checker, _bad_face_entries(problems))
+    builder = _ModelBuilder(doc, checker, _bad_face_entries(problems), path)
     groups = builder.groups()
     problems += builder.problems
     cache.save()
     if problems:
         raise ManifestError(_diagnostics(path, problems))
-    return Manifest(path=path, digest=_digest(raw, groups), groups=tuple(groups))
+    digest = _digest(raw, builder.details_bytes, groups)
+    return Manifest(path=path, digest=digest, groups=tuple(groups))
 
 
 def _read_manifest(path: Path) -> bytes:
@@ -73,7 +84,9 @@ def _read_manifest(path: Path) -> bytes:
 
 
 def _diagnostics(path: Path, problems: list[Located]) -> list[Diagnostic]:
-    return [Diagnostic(str(path), p.line, json_path(p.path), p.message) for p in problems]
+    return [
+        Diagnostic(p.file or str(path), p.line, json_path(p.path), p.message) for p in problems
+    ]
 
 
 def _bad_face_entries(problems: list[Located]) -> set[DocPath]:
@@ -86,14 +99,24 @@ def _bad_face_entries(problems: list[Located]) -> set[DocPath]:
     return bad
 
 
-def _digest(raw: bytes, groups: list[DesiredGroup]) -> str:
-    """The manifest's bytes plus every image hash: a saved plan notices changed photos."""
+def _digest(raw: bytes, details: list[bytes], groups: list[DesiredGroup]) -> str:
+    """The manifest's bytes, its details files' and every image hash: a saved
+    plan notices changed photos and details."""
     digest = hashlib.sha256(raw)
-    for group in groups:
-        for person in group.persons:
-            for face in person.faces:
-                digest.update(f"\n{group.group_id}/{person.key}/{face.sha256}".encode())
+    for data in details:
+        digest.update(b"\ndetails:" + data)
+    digest.update("".join([
+        f"\n{group.group_id}/{person.key}/{face.sha256}"
+        for group in groups for person in group.persons for face in person.faces
+    ]).encode())
     return digest.hexdigest()
+
+
+_NO_DETAILS = PersonDetails(0, None, None)
+
+
+def _by_key(person: DesiredPerson) -> str:
+    return person.key
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -108,11 +131,15 @@ class _ModelBuilder:
     """Builds the model from data the schema checked; tolerates what it refused
     (its problems are already reported) so the images are checked too."""
 
-    def __init__(self, doc: YamlDocument, checker: FaceChecker, bad_faces: set[DocPath]) -> None:
+    def __init__(
+        self, doc: YamlDocument, checker: FaceChecker, bad_faces: set[DocPath], manifest: Path
+    ) -> None:
         self.doc = doc
         self.checker = checker
         self.bad_faces = bad_faces
+        self.manifest = manifest
         self.problems: list[Located] = []
+        self.details_bytes: list[bytes] = []
 
     def groups(self) -> list[DesiredGroup]:
         groups = _mapping(_mapping(self.doc.data).get("groups"))
@@ -126,9 +153,13 @@ class _ModelBuilder:
         where = ("groups", group_id)
         persons = [
             self._person((*where, "persons", key), key, person)
-            for key, person in sorted(_mapping(body.get("persons")).items())
+            for key, person in _mapping(body.get("persons")).items()
             if isinstance(person, dict)
         ]
+        source = body.get("personsFrom")
+        if isinstance(source, dict) and isinstance(source.get("folder"), str):
+            persons += self._folder_persons(where, source, {p.key: p.line for p in persons})
+        persons.sort(key=_by_key)
         return DesiredGroup(
             group_id=group_id,
             name=_text(body.get("name"), group_id),
@@ -139,19 +170,72 @@ class _ModelBuilder:
             line=self.doc.line_of(where),
         )
 
+    def _folder_persons(
+        self, group: DocPath, source: dict[str, Any], inline: dict[str, int]
+    ) -> list[DesiredPerson]:
+        """The persons of `personsFrom`: one per subfolder, named by its details row."""
+        where = (*group, "personsFrom", "folder")
+        line = self.doc.line_of(where)
+        try:
+            folders, messages = scan_person_folders(self.checker.paths, source["folder"])
+        except PathProblem as exc:
+            self.problems.append(Located(where, line, exc.message))
+            return []
+        self.problems += [Located(where, line, m) for m in messages]
+        details = self._details(group, source.get("details"))
+        persons = []
+        for folder in folders:
+            if folder.key in inline:
+                self.problems.append(Located((*group, "persons", folder.key), inline[folder.key], (
+                    f"the person '{folder.key}' is also the folder '{folder.path}' of "
+                    "personsFrom: keep the person in one place"
+                )))
+                continue
+            faces, problems = self.checker.folder_faces(folder.path, folder.files, where, line)
+            self.problems += problems
+            row = details.persons.pop(folder.key, _NO_DETAILS)
+            persons.append(DesiredPerson(
+                folder.key, row.name or folder.key, row.user_data, tuple(faces), line
+            ))
+        for key, row in details.persons.items():
+            if key not in inline:
+                self.problems.append(Located((*group, "persons", key), row.line, (
+                    f"no person folder '{key}' in '{source['folder']}' for this row: add the "
+                    "folder with the person's photos or remove the row"
+                ), details.label))
+        return persons
+
+    def _details(self, group: DocPath, written: Any) -> DetailsFile:
+        if not isinstance(written, str):
+            return DetailsFile("", {}, [])
+        where = (*group, "personsFrom", "details")
+        label = posixpath.normpath(written)
+        try:
+            raw = self.checker.paths.read_file(written, "details file", "a CSV file with the "
+                                               "columns key, name and userData")
+        except PathProblem as exc:
+            self.problems.append(Located(where, self.doc.line_of(where), exc.message))
+            return DetailsFile(label, {}, [])
+        self.details_bytes.append(raw)
+        shown = str(self.manifest.parent / label)
+        details = parse_details(raw, shown, group)
+        self.problems += details.problems
+        return details
+
     def _person(self, where: DocPath, key: str, body: dict[str, Any]) -> DesiredPerson:
         listed = body.get("faces")
         listed = listed if isinstance(listed, list) else []
         faces_path = (*where, "faces")
-        entries = [
-            entry
-            for index, item in enumerate(listed)
-            if (*faces_path, index) not in self.bad_faces
-            and (entry := self._entry((*faces_path, index), item)) is not None
-        ]
-        faces, problems = self.checker.person_faces(
-            entries, faces_path, self.doc.line_of(faces_path), len(listed)
-        )
+        faces_line, lines = self.doc.list_lines(faces_path, len(listed))
+        bad = self.bad_faces
+        entries = []
+        for index, item in enumerate(listed):
+            at = (*faces_path, index)
+            if not bad or at not in bad:
+                entry = _entry(at, item, lines[index])
+                if entry is not None:
+                    entries.append(entry)
+        faces, problems = self.checker.person_faces(entries, faces_path, faces_line, len(listed))
         self.problems += problems
         return DesiredPerson(
             key=key,
@@ -161,18 +245,18 @@ class _ModelBuilder:
             line=self.doc.line_of(where),
         )
 
-    def _entry(self, where: DocPath, item: Any) -> FaceEntry | None:
-        line = self.doc.line_of(where)
-        if isinstance(item, str):
-            return FaceEntry(item, where, line)
-        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
-            return None
-        target = item.get("targetFace")
-        return FaceEntry(
-            written=item["path"],
-            path=where,
-            line=line,
-            target_face=tuple(int(v) for v in target) if target is not None else None,
-            user_data=_text(item.get("userData")),
-            detection_model=_text(item.get("detectionModel"), DEFAULT_DETECTION_MODEL),
-        )
+
+def _entry(where: DocPath, item: Any, line: int) -> FaceEntry | None:
+    if isinstance(item, str):
+        return FaceEntry(item, where, line)
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        return None
+    target = item.get("targetFace")
+    return FaceEntry(
+        written=item["path"],
+        path=where,
+        line=line,
+        target_face=tuple(int(v) for v in target) if target is not None else None,
+        user_data=_text(item.get("userData")),
+        detection_model=_text(item.get("detectionModel"), DEFAULT_DETECTION_MODEL),
+    )

@@ -6,6 +6,7 @@ Values only, no I/O. Built by `facesync.manifest.load`, read by the diff.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 PERSON_GROUP = "personGroup"
@@ -24,13 +25,36 @@ class DesiredFace:
     the short form of facesync.digest.image_key."""
 
     path: str  # as written relative to the manifest's folder, POSIX separators
-    abs_path: Path
+    abs_path: str  # the file, symlinks resolved (text: a gallery makes 500,000 of them)
     sha256: str  # image_key: 128 bits of the SHA-256, base64url
     size: int
     target_face: TargetFace | None = None
     user_data: str | None = None
     detection_model: str = DEFAULT_DETECTION_MODEL
     line: int = 0  # line of the face entry in the manifest (for diagnostics)
+
+
+_new = object.__new__
+
+
+def desired_face(
+    path: str,
+    abs_path: str,
+    sha256: str,
+    size: int,
+    target_face: TargetFace | None,
+    user_data: str | None,
+    detection_model: str,
+    line: int,
+) -> DesiredFace:
+    """DesiredFace(...) without its frozen fields' one __setattr__ call each: the
+    same value, built three times faster (a gallery builds 500,000)."""
+    face = _new(DesiredFace)
+    face.__dict__.update(
+        path=path, abs_path=abs_path, sha256=sha256, size=size, target_face=target_face,
+        user_data=user_data, detection_model=detection_model, line=line,
+    )
+    return face
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,12 @@ class DesiredGroup:
     line: int = 0
 
     def person(self, key: str) -> DesiredPerson | None:
-        return next((p for p in self.persons if p.key == key), None)
+        return self._by_key.get(key)
+
+    @cached_property
+    def _by_key(self) -> dict[str, DesiredPerson]:
+        """Built on first use: plans look up persons by key, 100,000 at a time."""
+        return {p.key: p for p in self.persons}
 
 
 @dataclass(frozen=True)

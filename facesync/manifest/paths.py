@@ -4,22 +4,29 @@ names (plain paths and globs, kept inside the manifest's folder)."""
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import glob
 import os
 import posixpath
-from dataclasses import dataclass
+import re
+import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-_GLOB_CHARS = frozenset("*?[")
+_GLOB = re.compile(r"[*?\[]")
 _OUTSIDE_HINT = "or pass --allow-outside"
 
 
-@dataclass(frozen=True)
-class ImageFile:
-    """One file a face entry names: `path` as written (POSIX, normalised), `abs_path` resolved."""
+class ImageFile(NamedTuple):
+    """One file a face entry names: `path` as written (POSIX, normalised),
+    `abs_path` resolved, and its lstat when that already tells its size and
+    mtime (a regular file, not a symlink). A tuple: a gallery makes 500,000."""
 
     path: str
-    abs_path: Path
+    abs_path: str
+    stat: os.stat_result | None = None
 
 
 class PathProblem(Exception):
@@ -29,7 +36,7 @@ class PathProblem(Exception):
 
 
 def is_glob(written: str) -> bool:
-    return any(char in _GLOB_CHARS for char in written)
+    return _GLOB.search(written) is not None
 
 
 class ImagePaths:
@@ -39,17 +46,25 @@ class ImagePaths:
         self.folder = folder
         self.real_folder = os.path.realpath(folder)
         self.allow_outside = allow_outside
-        self._real_dirs: dict[str, str] = {}
+        # real paths of folders by their path relative to the manifest's folder
+        self._real_dirs: dict[str, str] = {"": self.real_folder}  # by relative path
+        self._prefixes: dict[str, str] = {}  # the same, with a trailing "/"
+        self._inside_dirs: set[str] = set()  # prefixes of folders known to be inside
 
-    def _realpath(self, path: str) -> str:
-        """os.path.realpath, with each folder resolved once (thousands of photos share few)."""
-        folder, name = os.path.split(path)
-        if name in ("", ".", "..") or os.path.islink(path):
-            return os.path.realpath(path)
-        real = self._real_dirs.get(folder)
-        if real is None:
-            real = self._real_dirs[folder] = os.path.realpath(folder)
-        return os.path.join(real, name)
+    def _real_dir(self, rel: str) -> str:
+        """os.path.realpath of a folder, each resolved once from its parent's
+        (thousands of photos share few folders; a person folder costs one lstat)."""
+        real = self._real_dirs.get(rel)
+        if real is not None:
+            return real
+        parent, _, name = rel.rpartition("/")
+        if name in ("", ".", "..") or rel.startswith("/") or parent.startswith(".."):
+            real = os.path.realpath(os.path.join(self.folder, rel))
+        else:
+            candidate = os.path.join(self._real_dir(parent), name)
+            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+        self._real_dirs[rel] = real
+        return real
 
     def expand(self, written: str) -> tuple[list[ImageFile], list[str]]:
         """The files `written` names (sorted) and the problems of those that may not be used.
@@ -58,8 +73,10 @@ class ImagePaths:
         """
         self._check_lexically(written)
         if is_glob(written):
-            matches = sorted(glob.glob(written, root_dir=self.folder, recursive=True))
-            paths = [m for m in matches if os.path.isfile(self.folder / m)]
+            paths = self._one_folder_glob(written)
+            if paths is None:
+                matches = sorted(glob.glob(written, root_dir=self.folder, recursive=True))
+                paths = [m for m in matches if os.path.isfile(self.folder / m)]
             if not paths:
                 raise PathProblem(
                     f"the glob '{written}' matches no files: fix the pattern or add the images"
@@ -70,10 +87,65 @@ class ImagePaths:
         problems: list[str] = []
         for path in paths:
             try:
-                files.append(self._file(posixpath.normpath(path)))
+                files.append(self.file(posixpath.normpath(path)))
             except PathProblem as exc:
                 problems.append(exc.message)
         return files, problems
+
+    def _one_folder_glob(self, written: str) -> list[str] | None:
+        """What glob.glob gives for a pattern in the last part only (`faces/bob/*.jpg`,
+        the usual one), from one scandir of the folder and no stat per match; None
+        for any other pattern."""
+        head, _, tail = written.rpartition("/")
+        if is_glob(head) or "**" in tail:
+            return None
+        rel = posixpath.normpath(head) if head else ""
+        match = _pattern(tail)
+        hidden_too = tail.startswith(".")  # as glob: * does not match a leading dot
+        try:
+            with os.scandir(self._real_dir("" if rel == "." else rel)) as entries:
+                names = sorted(
+                    e.name for e in entries
+                    if match(e.name) and (hidden_too or e.name[0] != ".") and e.is_file()
+                )
+        except OSError:
+            return []
+        return [f"{head}/{name}" for name in names] if head else names
+
+    def folder_of(self, written: str) -> tuple[str, str]:
+        """A folder named in the manifest: (its normalised path, '' for the
+        manifest's own folder; its real path). Raises PathProblem."""
+        self._check_lexically(written)
+        normal = posixpath.normpath(written)
+        rel = "" if normal == "." else normal
+        real = self._real_dir(rel)
+        self._check_inside(rel or ".", real)
+        return rel, real
+
+    def real_dir_of(self, rel: str) -> str:
+        """The real path of a folder inside the manifest's folder; raises
+        PathProblem when it is a symlink to outside."""
+        real = self._real_dir(rel)
+        self._check_inside(rel, real)
+        return real
+
+    def read_file(self, written: str, what: str, holds: str) -> bytes:
+        """The bytes of a file named in the manifest (not an image), kept inside
+        the folder as images are; raises PathProblem saying what to fix."""
+        self._check_lexically(written)
+        file = self.file(posixpath.normpath(written))
+        try:
+            return Path(file.abs_path).read_bytes()
+        except FileNotFoundError:
+            message = (
+                f"the {what} '{file.path}' does not exist: create it ({holds}) or fix the path"
+            )
+        except IsADirectoryError:
+            message = f"'{file.path}' is a folder, not a {what}: name the file ({holds})"
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            message = f"cannot read the {what} '{file.path}' ({reason}): check its permissions"
+        raise PathProblem(message)
 
     def _check_lexically(self, written: str) -> None:
         if self.allow_outside:
@@ -89,14 +161,39 @@ class ImagePaths:
                 f"'{written}' leaves the manifest's folder: keep images inside it {_OUTSIDE_HINT}"
             )
 
-    def _file(self, path: str) -> ImageFile:
-        real = self._realpath(os.path.join(self.folder, path))
+    def file(self, path: str) -> ImageFile:
+        """The file at the normalised `path`; raises PathProblem for a symlink out."""
+        folder, _, name = path.rpartition("/")
+        prefix = self._prefixes.get(folder)
+        if prefix is None:
+            real_dir = self._real_dir(folder)
+            prefix = self._prefixes[folder] = real_dir.rstrip("/") + "/"
+        candidate = prefix + name
+        try:
+            found = os.lstat(candidate)
+        except OSError:
+            found = None  # the face check says what is wrong with it
+        if found is not None and stat.S_ISLNK(found.st_mode):
+            real, found = os.path.realpath(candidate), None
+            self._check_inside(path, real)
+        else:
+            real = candidate
+            if prefix not in self._inside_dirs:
+                self._check_inside(path, real)
+                self._inside_dirs.add(prefix)
+        return ImageFile(path, real, found)
+
+    def _check_inside(self, path: str, real: str) -> None:
         if not self.allow_outside and not _inside(real, self.real_folder):
             raise PathProblem(
                 f"'{path}' is a symlink to {real}, outside the manifest's folder: copy the image "
                 f"into the folder {_OUTSIDE_HINT}"
             )
-        return ImageFile(path, Path(real))
+
+
+@functools.cache
+def _pattern(name_pattern: str) -> Callable[[str], re.Match[str] | None]:
+    return re.compile(fnmatch.translate(name_pattern)).match
 
 
 def _inside(path: str, folder: str) -> bool:

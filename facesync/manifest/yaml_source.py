@@ -12,7 +12,7 @@ document whose aliases produce more than ALIAS_EXPANSION_MAX is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -37,25 +37,41 @@ class Problem:
     message: str
 
 
+class LineLookup(Protocol):
+    def line_of(self, path: DocPath) -> int: ...
+
+    def list_lines(self, path: DocPath, count: int) -> tuple[int, list[int]]: ...
+
+
 @dataclass
 class YamlDocument:
     """The data, the line of every path in it, and what was wrong.
 
-    `data` is None when nothing usable could be read (`fatal`).
+    `data` is None when nothing usable could be read (`fatal`). The lines are
+    in `lines` (read_yaml) or in `index` (fast_yaml's tree of lines).
     """
 
     data: Any
     lines: dict[DocPath, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     fatal: bool = False
+    index: LineLookup | None = None
 
     def line_of(self, path: DocPath) -> int:
         """The line of `path`, or of its nearest ancestor that has one."""
+        if self.index is not None:
+            return self.index.line_of(path)
         for cut in range(len(path), -1, -1):
             line = self.lines.get(path[:cut])
             if line is not None:
                 return line
         return 1
+
+    def list_lines(self, path: DocPath, count: int) -> tuple[int, list[int]]:
+        """line_of(path) and line_of((*path, i)) for i in range(count), at once."""
+        if self.index is not None:
+            return self.index.list_lines(path, count)
+        return self.line_of(path), [self.line_of((*path, i)) for i in range(count)]
 
 
 class _Fatal(Exception):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from facesync.digest import image_key
 from facesync.manifest import faces
 from facesync.manifest.load import load_manifest
 from facesync.workspace import LOCAL_DIR_NAME, hash_cache_path
@@ -68,11 +70,34 @@ def test_changed_bytes_give_a_new_hash(manifest: Path) -> None:
 def test_the_cache_lives_in_the_local_folder_that_git_ignores(manifest: Path) -> None:
     load_manifest(manifest)
     body = json.loads(_cache(manifest.parent).read_text())
-    assert body["version"] == 1
+    assert body["version"] == 2
     assert sorted(body["entries"]) == ["faces/0.png", "faces/1.png", "faces/2.png"]
-    entry = body["entries"]["faces/0.png"]
-    assert set(entry) == {"size", "mtime_ns", "sha256", "width", "height", "format"}
+    size, mtime_ns, key, width, height, fmt = body["entries"]["faces/0.png"].split(" ")
+    photo = (manifest.parent / "faces" / "0.png").stat()
+    assert (int(size), int(mtime_ns)) == (photo.st_size, photo.st_mtime_ns)
+    data = (manifest.parent / "faces" / "0.png").read_bytes()
+    assert key == image_key(hashlib.sha256(data).hexdigest())
+    assert (width, height, fmt) == ("64", "64", "PNG")
     assert (manifest.parent / LOCAL_DIR_NAME / ".gitignore").is_file()
+
+
+def test_a_cache_of_format_1_is_used_and_rewritten_in_format_2(
+    manifest: Path, reads: list[str]
+) -> None:
+    expected = load_manifest(manifest)
+    entries = {}
+    for face in expected.groups[0].persons[0].faces:
+        photo = Path(face.abs_path)
+        entries[face.path] = {
+            "size": photo.stat().st_size, "mtime_ns": photo.stat().st_mtime_ns,
+            "sha256": hashlib.sha256(photo.read_bytes()).hexdigest(),
+            "width": 64, "height": 64, "format": "PNG",
+        }
+    _cache(manifest.parent).write_text(json.dumps({"version": 1, "entries": entries}))
+    reads.clear()
+    assert load_manifest(manifest) == expected
+    assert reads == []
+    assert json.loads(_cache(manifest.parent).read_text())["version"] == 2
 
 
 def test_the_cache_is_written_only_when_something_changed(manifest: Path) -> None:
@@ -88,8 +113,9 @@ def test_the_cache_is_written_only_when_something_changed(manifest: Path) -> Non
     [
         b"{not json",
         b"[]",
-        b'{"version": 2, "entries": {}}',
+        b'{"version": 3, "entries": {}}',
         b'{"version": 1, "entries": []}',
+        b'{"version": 2, "entries": {"faces/0.png": 5, "faces/1.png": "1 2 3", "faces/2.png": ""}}',
         b'{"version": 1, "entries": {"faces/0.png": {"size": "x"}}}',
         b'{"version": 1, "entries": {"faces/0.png": 5}}',
         b"\xff\xfe",
@@ -113,7 +139,8 @@ def test_a_lying_cache_entry_for_another_size_is_not_trusted(
 ) -> None:
     load_manifest(manifest)
     body = json.loads(_cache(manifest.parent).read_text())
-    body["entries"]["faces/0.png"]["size"] += 1
+    size, rest = body["entries"]["faces/0.png"].split(" ", 1)
+    body["entries"]["faces/0.png"] = f"{int(size) + 1} {rest}"
     _cache(manifest.parent).write_text(json.dumps(body))
     reads.clear()
     load_manifest(manifest)

@@ -52,7 +52,7 @@ def test_globs_expand_in_sorted_order_with_their_own_relative_paths(tmp_path) ->
         "faces/sub/d.png",
         "faces/sub/deeper/e.png",
     ]
-    assert all(f.abs_path == (tmp_path / f.path).resolve() for f in faces)
+    assert all(f.abs_path == str((tmp_path / f.path).resolve()) for f in faces)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_a_symlink_that_stays_inside_is_fine(tmp_path) -> None:
     os.symlink(tmp_path / "photos" / "a.png", tmp_path / "faces" / "a.png")
     manifest = load_manifest(write_manifest(tmp_path, one_person("- faces/a.png")))
     face = manifest.groups[0].persons[0].faces[0]
-    assert (face.path, face.abs_path) == ("faces/a.png", (tmp_path / "photos/a.png").resolve())
+    assert (face.path, face.abs_path) == ("faces/a.png", str((tmp_path / "photos/a.png").resolve()))
 
 
 def test_a_manifest_folder_reached_through_a_symlink_still_works(tmp_path) -> None:
@@ -156,3 +156,34 @@ def test_a_manifest_folder_reached_through_a_symlink_still_works(tmp_path) -> No
     write_manifest(real, one_person("- faces/a.png"))
     manifest = load_manifest(tmp_path / "alias" / "facesync.yaml")
     assert manifest.groups[0].persons[0].faces[0].path == "faces/a.png"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["faces/*.jpg", "faces/*", "faces/?.png", "faces/[ab]*.jpg", "faces/.*", "./faces/*.jpg",
+     "faces/../faces/*.jpg", "*.jpg", "missing/*.jpg", "faces/**", "faces/**/*.jpg", "fa*/*.jpg"],
+)
+def test_a_glob_names_exactly_the_files_python_glob_names(tmp_path, pattern: str) -> None:
+    """The one-folder fast path must agree with glob.glob on hidden files,
+    folders, symlinks and character classes."""
+    import glob
+
+    from facesync.manifest.paths import ImagePaths
+
+    faces = tmp_path / "faces"
+    (faces / "sub.jpg").mkdir(parents=True)  # a folder whose name matches
+    (faces / "deep").mkdir()
+    for name in ["a.jpg", "b1.jpg", "c.png", ".hidden.jpg", "A.JPG", "deep/d.jpg", "top.jpg"]:
+        target = faces / name if name != "top.jpg" else tmp_path / name
+        target.write_bytes(b"x")
+    os.symlink(faces / "a.jpg", faces / "link.jpg")
+    os.symlink(tmp_path / "nowhere.jpg", faces / "dangling.jpg")
+    want = sorted(m for m in glob.glob(pattern, root_dir=tmp_path, recursive=True)
+                  if os.path.isfile(tmp_path / m))
+    paths = ImagePaths(tmp_path, allow_outside=False)
+    fast = paths._one_folder_glob(pattern)
+    if fast is not None:
+        assert fast == want
+    if want:
+        files, _ = paths.expand(pattern)
+        assert [f.path for f in files] == [os.path.normpath(m) for m in want]

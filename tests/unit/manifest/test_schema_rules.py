@@ -36,7 +36,7 @@ CASES = [
         _group("    name: Staff\n    nmae: x\n"),
         [
             "5: groups.staff: unknown key 'nmae' (allowed: name, userData, kind, "
-            "recognitionModel, persons): did you mean 'name'?"
+            "recognitionModel, persons, personsFrom): did you mean 'name'?"
         ],
     ),
     (
