@@ -53,6 +53,12 @@ def journal_path(lock_path: Path) -> Path:
     return ensure_local_dir(lock_path.parent) / f"journal-{lock_path.name}.jsonl"
 
 
+def lock_check_path(lock_path: Path) -> Path:
+    """Where facesync notes the digest of the lock file's bytes it last found valid
+    (not created): the same bytes need not be checked against the schema again."""
+    return local_dir(lock_path.parent) / f"checked-{lock_path.name}"
+
+
 def results_log_path(lock_path: Path, base_serial: int) -> Path:
     """One segment of a lock file's results log: the results recorded on top of
     the lock file's version `base_serial` (see facesync.state.results_log)."""

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from facesync.backends.base import FaceBackend, PersonInfo
 from facesync.backends.service_errors import is_group_not_found, is_not_found, is_not_trained
+from facesync.bulk import building
 from facesync.errors import ApiError
 from facesync.limits import SERVICE_DEFAULT_RECOGNITION_MODEL
 from facesync.manifest.model import LARGE_PERSON_GROUP, PERSON_GROUP, Manifest
@@ -101,7 +102,8 @@ def refresh_group(backend: FaceBackend, kind: str, group_id: str) -> ObservedGro
     try:
         info = backend.get_group(kind, group_id)
         status = _training_status(backend, kind, group_id)
-        persons = backend.list_persons(kind, group_id)
+        with building():  # 1,000,000 persons at most (facesync.bulk)
+            persons = backend.list_persons(kind, group_id)
     except ApiError as exc:
         if is_group_not_found(exc):
             return None  # absent, or deleted while we looked

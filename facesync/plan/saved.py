@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 from facesync.atomic import write_atomically
 from facesync.errors import PlanError
@@ -197,4 +198,6 @@ def check_fresh(plan: Plan, *, manifest_digest: str, lock_serial: int, endpoint:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # slow to import: only when a plan is read
+
     return Draft202012Validator(load_schema("plan.schema.json"))

@@ -8,13 +8,18 @@ is and written back in today's format by the next write that changes state.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 from facesync.atomic import write_atomically
+from facesync.bulk import building
 from facesync.errors import LockFileError
+from facesync.schemas_dir import schema_text
 from facesync.state.lock_format import (
+    SCHEMA_NAME,
     first_error,
     first_v1_error,
     lock_bytes,
@@ -23,6 +28,7 @@ from facesync.state.lock_format import (
     state_from_v1_doc,
 )
 from facesync.state.model import LOCK_VERSION, LockState
+from facesync.workspace import ensure_local_dir, lock_check_path
 
 __all__ = [
     "lock_bytes",
@@ -62,7 +68,8 @@ def read_lock(path: Path, endpoint: str, *, rebind: bool = False) -> LockState:
         raise LockFileError(
             f"cannot read the lock file {path}: {exc.strerror or exc}; check its permissions"
         ) from exc
-    state = parse_lock(raw, path)
+    with building():  # a lock of 100,000 persons is millions of objects (facesync.bulk)
+        state = parse_lock(raw, path)
     if state.endpoint != endpoint and endpoint:
         if not rebind:
             raise LockFileError(
@@ -95,7 +102,8 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
             f"({LOCK_VERSION}); upgrade facesync"
         )
     old = version == 1 and not isinstance(version, bool)
-    error = first_v1_error(doc) if old else first_error(doc)
+    checked = not old and _checked_before(path, raw)
+    error = None if checked else first_v1_error(doc) if old else first_error(doc)
     if error is not None:
         raise LockFileError(
             f"the lock file {path} does not match the lock format at {error}; "
@@ -109,7 +117,34 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
                     f"the lock file {path} lists the same image twice under "
                     f"groups.{g.group_id}.persons.{p.key}; restore it from Git"
                 )
+    if not old and not checked:
+        _note_checked(path, raw)
     return state
+
+
+# A lock of 100,000 persons takes over a second to check against the schema, and
+# a plan reads the same bytes again and again: `.facesync/checked-<lock>` keeps
+# the SHA-256 of the bytes last found valid (or written) with the schema's own.
+
+
+def _fingerprint(raw: bytes) -> str:
+    schema = schema_text(SCHEMA_NAME).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest() + " " + hashlib.sha256(schema).hexdigest()
+
+
+def _checked_before(path: Path, raw: bytes) -> bool:
+    try:
+        noted = lock_check_path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return noted.strip() == _fingerprint(raw)
+
+
+def _note_checked(path: Path, raw: bytes) -> None:
+    """Best effort: a cache that cannot be written only costs the next check."""
+    with contextlib.suppress(OSError):
+        ensure_local_dir(path.parent)
+        write_atomically(lock_check_path(path), (_fingerprint(raw) + "\n").encode("ascii"))
 
 
 # --- writing ------------------------------------------------------------------
@@ -126,7 +161,9 @@ def write_lock(
     error = state_error(written)
     if error is not None:  # a bug upstream; never write a lock that could not be read back
         raise LockFileError(f"refusing to write the lock file {path}: {error}")
-    write_atomically(path, lock_bytes(written))
+    raw = lock_bytes(written)
+    write_atomically(path, raw)
+    _note_checked(path, raw)
     if state.version < LOCK_VERSION and state.serial > 0 and notice is not None:
         notice(upgrade_notice(path, state.version))
     return written

@@ -18,10 +18,12 @@ import json
 import weakref
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 from facesync.digest import image_key, text_digest, upgraded_text_digest
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
@@ -310,17 +312,23 @@ def _first(validator: Draft202012Validator, doc: Any) -> str | None:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # only to explain a bad file: slow to import
+
     return Draft202012Validator(inlined_schema(SCHEMA_NAME))
 
 
 @cache
 def _v1_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(inlined_schema(V1_SCHEMA_NAME))
 
 
 @cache
 def _persons_validator() -> Draft202012Validator:
     """Checks `{"persons": {key: person}}`, so that a problem's path starts at persons."""
+    from jsonschema import Draft202012Validator
+
     schema = inlined_schema(SCHEMA_NAME)
     persons = schema["properties"]["groups"]["additionalProperties"]["properties"]["persons"]
     return Draft202012Validator({

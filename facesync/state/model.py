@@ -7,6 +7,7 @@ state; `facesync.engine.refresh` builds the observed one from list calls.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 LOCK_VERSION = 2
 
@@ -56,7 +57,12 @@ class LockedGroup:
     persons: tuple[LockedPerson, ...] = ()  # sorted by key
 
     def person(self, key: str) -> LockedPerson | None:
-        return next((p for p in self.persons if p.key == key), None)
+        return self._by_key.get(key)
+
+    @cached_property
+    def _by_key(self) -> dict[str, LockedPerson]:
+        """Built on first use, so that a lookup costs the same at any gallery size."""
+        return {p.key: p for p in self.persons}
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,11 @@ class ObservedGroup:
     persons: tuple[ObservedPerson, ...] = ()  # sorted by person_id
 
     def person(self, person_id: str) -> ObservedPerson | None:
-        return next((p for p in self.persons if p.person_id == person_id), None)
+        return self._by_id.get(person_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, ObservedPerson]:
+        return {p.person_id: p for p in self.persons}
 
 
 @dataclass(frozen=True)
