@@ -23,7 +23,6 @@ of the tier's ceiling, failed calls and, for (b), the requests retried (429s).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import random
 import subprocess
@@ -37,6 +36,7 @@ import requests
 from PIL import Image
 
 from facesync.backends.http import HttpBackend
+from facesync.digest import bytes_key
 from facesync.engine.checkpoint import LockFileWriter
 from facesync.engine.executor import execute
 from facesync.engine.record import CallResult
@@ -139,7 +139,7 @@ def enrolment_plan(group: str, persons: int, photos: list[bytes], folder: Path) 
         for i, image in enumerate(photos[p * per_person : (p + 1) * per_person]):
             path = folder / f"{key}-{i}.jpg"
             path.write_bytes(image)
-            digest = hashlib.sha256(image).hexdigest()
+            digest = bytes_key(image)
             changes.append(
                 Change(
                     Address(group, key, path.name),
@@ -159,18 +159,17 @@ def big_lock_writer(path: Path, persons: int) -> LockFileWriter:
     faces (made-up ids), and the writer apply would checkpoint into."""
     people = tuple(
         LockedPerson(
-            f"held{p:06d}", f"{p:08d}-0000-4000-8000-000000000000", "sha256:" + "0" * 64,
-            "sha256:" + "1" * 64,
+            f"held{p:06d}", f"{p:08d}-0000-4000-8000-000000000000", "A" * 22, "B" * 22,
             tuple(
-                LockedFace(hashlib.sha256(f"{p}-{f}".encode()).hexdigest(), f"held/{p}/{f}.jpg",
+                LockedFace(bytes_key(f"{p}-{f}".encode()), f"held/{p}/{f}.jpg",
                            f"{p:08d}-{f:04d}-4000-8000-000000000000", None, "detection_03",
-                           "sha256:" + "2" * 64)
+                           "C" * 22)
                 for f in range(5)
             ),
         )
         for p in range(persons)
     )
-    group = LockedGroup("apply", KIND, "recognition_04", "sha256:" + "3" * 64, persons=people)
+    group = LockedGroup("apply", KIND, "recognition_04", "D" * 22, persons=people)
     written = write_lock(path, LockState("embedded", groups=(group,)))
     return LockFileWriter(path, written)
 

@@ -87,10 +87,20 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, 
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code
 
 
+LINKS_PER_COPY = 60_000  # a file takes 65,000 hard links at most (ext4)
+
+
+def portrait(folder: Path, person: int, index: int) -> Path:
+    """The copy of portrait `index` that person `person`'s photo links to."""
+    return folder / "photos" / str(person // LINKS_PER_COPY) / f"{index}.jpg"
+
+
 def write_gallery(folder: Path, persons: int, photos: int) -> None:
-    (folder / "photos").mkdir(parents=True)
-    for i, rel in enumerate(PHOTOS[:photos]):
-        shutil.copyfile(REPO / "manifests" / "faces" / rel, folder / "photos" / f"{i}.jpg")
+    for copy in range((persons - 1) // LINKS_PER_COPY + 1):
+        (folder / "photos" / str(copy)).mkdir(parents=True)
+        for i, rel in enumerate(PHOTOS[:photos]):
+            source = REPO / "manifests" / "faces" / rel
+            shutil.copyfile(source, portrait(folder, copy * LINKS_PER_COPY, i))
     lines = ["version: 1", "groups:", "  scale:", "    name: Scale",
              "    kind: largePersonGroup", "    persons:"]
     for p in range(persons):
@@ -98,7 +108,7 @@ def write_gallery(folder: Path, persons: int, photos: int) -> None:
         person_dir = folder / "faces" / key
         person_dir.mkdir(parents=True)
         for i in range(photos):  # hard links: distinct paths, shared bytes
-            os.link(folder / "photos" / f"{i}.jpg", person_dir / f"{i}.jpg")
+            os.link(portrait(folder, p, i), person_dir / f"{i}.jpg")
         lines += [f"      {key}:", f"        faces: [faces/{key}/*.jpg]"]
     (folder / "facesync.yaml").write_text("\n".join(lines) + "\n")
 
@@ -113,10 +123,11 @@ def seed_hash_cache(folder: Path, persons: int, photos: int) -> None:
     past = time.time_ns() - 3600 * 10**9  # older than the cache's racy window
     portraits = []
     for i in range(photos):
-        source = folder / "photos" / f"{i}.jpg"
-        os.utime(source, ns=(past, past))  # the links share it
-        data = source.read_bytes()
+        data = portrait(folder, 0, i).read_bytes()
         portraits.append((hashlib.sha256(data).hexdigest(), check_image_bytes(data)))
+    for copy in range((persons - 1) // LINKS_PER_COPY + 1):
+        for i in range(photos):  # the links share the copy's mtime
+            os.utime(portrait(folder, copy * LINKS_PER_COPY, i), ns=(past, past))
     cache = HashCache(folder)
     for p in range(persons):
         for i, (sha, info) in enumerate(portraits):
