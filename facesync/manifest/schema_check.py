@@ -11,18 +11,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-from facesync.schemas_dir import inline_refs, inlined_schema, load_schema
+from facesync.schemas_dir import compiled_check, inline_refs, inlined_schema, load_schema
 
 from .yaml_source import DocPath
 
 SCHEMA_NAME = "manifest.schema.json"
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment"})
 _TARGET_FACE_PARTS = ("left", "top", "width", "height")
 _TYPE_WORDS = {
     "string": "text",
@@ -106,35 +103,9 @@ def _rows_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def _fast_check(part: str) -> Callable[[Any], bool]:
-    """The compiled check of the manifest ("") or of a list of `part` rows: True
-    when valid. It only says yes or no; jsonschema says where and why."""
+    """The compiled check of the manifest ("") or of a list of `part` rows."""
     schema = inlined_schema(SCHEMA_NAME)
-    target = schema if not part else _rows_schema(schema)
-    compiled = fastjsonschema.compile(_draft7(target), use_default=False)
-
-    def check(value: Any) -> bool:
-        try:
-            compiled(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return check
-
-
-def _draft7(node: Any) -> Any:
-    """The same rules in draft 7, the newest the compiler knows: our schema's only
-    newer keyword is prefixItems, which draft 7 writes as a list under items."""
-    if isinstance(node, list):
-        return [_draft7(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _draft7(v) for k, v in node.items() if k not in _ANNOTATIONS}
-    if "prefixItems" in out:
-        out["items"] = out.pop("prefixItems")
-    if "$schema" in out:
-        out["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return out
+    return compiled_check(schema if not part else _rows_schema(schema))
 
 
 def _explain(error: ValidationError) -> Iterator[SchemaProblem]:

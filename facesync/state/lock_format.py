@@ -20,14 +20,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 from facesync.digest import image_key, text_digest, upgraded_text_digest
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
-from facesync.schemas_dir import inlined_schema, json_path, load_schema
+from facesync.schemas_dir import compiled_check, inlined_schema, json_path, load_schema
 from facesync.state.model import LOCK_VERSION, LockedFace, LockedGroup, LockedPerson, LockState
 
 SCHEMA_NAME = "lock.schema.json"
@@ -338,26 +336,8 @@ def _persons_validator() -> Draft202012Validator:
 
 @cache
 def _fast_check(part: str) -> Callable[[Any], bool]:
-    """A compiled check of the whole document ("") or of one $defs entry: True
-    when valid. It only says yes or no; jsonschema says where and why."""
+    """The compiled check of the whole document ("") or of one $defs entry."""
     schema = load_schema(SCHEMA_NAME)
-    target = schema if not part else {"$defs": schema["$defs"], "$ref": f"#/$defs/{part}"}
-    compiled = fastjsonschema.compile(_draft7(target))
-
-    def check(value: Any) -> bool:
-        try:
-            compiled(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return check
-
-
-def _draft7(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy (the compiler edits what it is given) with the same rules for the
-    compiler, which knows drafts up to 7: the keywords our lock schema uses mean
-    the same in both."""
-    copy: dict[str, Any] = json.loads(json.dumps(schema))
-    copy["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return copy
+    return compiled_check(
+        schema if not part else {"$defs": schema["$defs"], "$ref": f"#/$defs/{part}"}
+    )
