@@ -50,9 +50,11 @@ _URL = re.compile(r"on (http://127\.0\.0\.1:\d+)/face/v1\.0 — key: (\S+)")
 
 
 def start_server(data: Path, port: int = 0) -> tuple[subprocess.Popen[str], str, str]:
+    """The emulator, analysing in its own process (--workers 0): the five portraits
+    are analysed once, and idle workers loading dlib would only disturb the figures."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "facesync", "serve", "--tier", "unlimited", "--port", str(port),
-         "--data", str(data)],
+         "--data", str(data), "--workers", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     deadline = time.monotonic() + 60
