@@ -13,16 +13,14 @@ import binascii
 import hashlib
 import re
 
-DIGEST_LENGTH = 22  # characters: 16 bytes (128 bits) in unpadded base64url
 _HEX = re.compile(r"[0-9a-f]{64}")
 _LEGACY_TEXT = "sha256:"  # lock format 1 wrote text digests as sha256:<hex>
-
-
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _short(raw: bytes) -> str:
-    # binascii and bytes.translate: galleries compute hundreds of thousands of these
+    """16 bytes (128 bits) as 22 characters of unpadded base64url; binascii and
+    bytes.translate, since a gallery computes hundreds of thousands of these."""
     return binascii.b2a_base64(raw[:16], newline=False)[:22].translate(_URLSAFE).decode("ascii")
 
 

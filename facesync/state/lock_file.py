@@ -102,7 +102,8 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
             f"({LOCK_VERSION}); upgrade facesync"
         )
     old = version == 1 and not isinstance(version, bool)
-    checked = not old and _checked_before(path, raw)
+    fingerprint = None if old else _fingerprint(raw)
+    checked = fingerprint is not None and _checked_before(path, fingerprint)
     error = None if checked else first_v1_error(doc) if old else first_error(doc)
     if error is not None:
         raise LockFileError(
@@ -117,14 +118,15 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
                     f"the lock file {path} lists the same image twice under "
                     f"groups.{g.group_id}.persons.{p.key}; restore it from Git"
                 )
-    if not old and not checked:
-        _note_checked(path, raw)
+    if fingerprint is not None and not checked:
+        _note_checked(path, fingerprint)
     return state
 
 
 # A lock of 100,000 persons takes over a second to check against the schema, and
 # a plan reads the same bytes again and again: `.facesync/checked-<lock>` keeps
-# the SHA-256 of the bytes last found valid (or written) with the schema's own.
+# the SHA-256 of the bytes last found valid with the schema's own. Only reads
+# note it: apply writes the lock every few seconds and never reads it back.
 
 
 def _fingerprint(raw: bytes) -> str:
@@ -132,19 +134,19 @@ def _fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest() + " " + hashlib.sha256(schema).hexdigest()
 
 
-def _checked_before(path: Path, raw: bytes) -> bool:
+def _checked_before(path: Path, fingerprint: str) -> bool:
     try:
         noted = lock_check_path(path).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError):
         return False
-    return noted.strip() == _fingerprint(raw)
+    return noted.strip() == fingerprint
 
 
-def _note_checked(path: Path, raw: bytes) -> None:
+def _note_checked(path: Path, fingerprint: str) -> None:
     """Best effort: a cache that cannot be written only costs the next check."""
     with contextlib.suppress(OSError):
         ensure_local_dir(path.parent)
-        write_atomically(lock_check_path(path), (_fingerprint(raw) + "\n").encode("ascii"))
+        write_atomically(lock_check_path(path), (fingerprint + "\n").encode("ascii"))
 
 
 # --- writing ------------------------------------------------------------------
@@ -161,9 +163,7 @@ def write_lock(
     error = state_error(written)
     if error is not None:  # a bug upstream; never write a lock that could not be read back
         raise LockFileError(f"refusing to write the lock file {path}: {error}")
-    raw = lock_bytes(written)
-    write_atomically(path, raw)
-    _note_checked(path, raw)
+    write_atomically(path, lock_bytes(written))
     if state.version < LOCK_VERSION and state.serial > 0 and notice is not None:
         notice(upgrade_notice(path, state.version))
     return written

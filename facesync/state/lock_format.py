@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 from facesync.digest import image_key, text_digest, upgraded_text_digest
-from facesync.markers import FACE_PREFIX, PERSON_PREFIX
+from facesync.markers import FACE_PREFIX, face_user_data, person_user_data
 from facesync.schemas_dir import compiled_check, inlined_schema, json_path, load_schema
 from facesync.state.model import LOCK_VERSION, LockedFace, LockedGroup, LockedPerson, LockState
 
@@ -39,11 +39,11 @@ def _dumps(value: Any) -> str:
 
 def marker_digest(sha256: str) -> str:
     """The digest of the userData facesync sends with a face of its own."""
-    return text_digest(FACE_PREFIX + sha256) or ""
+    return text_digest(face_user_data(sha256, None)) or ""
 
 
 def _person_marker_digest(key: str) -> str:
-    return text_digest(PERSON_PREFIX + key) or ""
+    return text_digest(person_user_data(key, None)) or ""
 
 
 # --- state -> text ------------------------------------------------------------
@@ -90,7 +90,7 @@ def _group_doc(g: LockedGroup) -> dict[str, Any]:
     return doc
 
 
-def person_doc(p: LockedPerson) -> dict[str, Any]:
+def _person_doc(p: LockedPerson) -> dict[str, Any]:
     """The person's object as the lock file holds it."""
     doc: dict[str, Any] = {"personId": p.person_id}
     if p.name_digest != text_digest(p.key):
@@ -152,7 +152,7 @@ def _rendered(p: LockedPerson) -> tuple[str, str | None]:
         return _RENDERED[p]
     except KeyError:
         pass
-    doc = person_doc(p)
+    doc = _person_doc(p)
     text = _dumps(p.key) + ":" + _dumps(doc)
     error = None
     if not _fast_check("person")(doc) or not _fast_check("personKey")(p.key):
