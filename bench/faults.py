@@ -2,12 +2,19 @@
 
     python bench/faults.py [--trials 50] [--seed 0] [--fault-rate 0.2] [--time-limit 1800]
 
-Runs the trials of tests/faults (tests/faults/trials.py), alternating:
+Runs the trials of tests/faults (tests/faults/trials.py), in turn kill, fault,
+kill, fault, disk:
   kill   apply is SIGKILLed at a seeded moment (after the k-th write reaches the
          emulator, plus up to 1.5 request latencies), then a plain apply runs;
   fault  apply meets an emulator that fails --fault-rate of the writes (500,
          503, 429, dropped connections, half of the non-429 ones after the
-         commit); if it reports failures, the network heals and a plain apply runs.
+         commit); if it reports failures, the network heals and a plain apply runs;
+  disk   apply's k-th append to its journal or results log fails as on a full
+         disk (short write, ENOSPC, EIO); it must stop with one line, then a plain
+         apply runs.
+Galleries give some persons' photos one shared userData (a long-form glob entry);
+a quarter of the edits change the group's kind; a quarter of the kill and fault
+trials first apply a plan saved with `plan --target X -o P`, then a plain apply.
 Each trial has its own project, its own in-process emulator on 127.0.0.1 and
 its own data folder, and ends with the invariants of tests/faults/invariants.py
 and `facesync plan --detailed-exitcode`. Before each trial, a clean apply of the
@@ -40,10 +47,13 @@ from tests.faults.trials import (  # noqa: E402
     TrialError,
     TrialResult,
     clean_requests,
+    disk_trial,
     fault_trial,
     kill_trial,
     trial_galleries,
 )
+
+KINDS = ("kill", "fault", "kill", "fault", "disk")  # trial i has kind KINDS[i % 5]
 
 SHOWN_FAILURES = 5  # failed trials whose details are printed in full
 
@@ -88,13 +98,15 @@ def run_trials(args: argparse.Namespace, pool: Pool, work: Path) -> Campaign:
         if time.monotonic() - started > args.time_limit:
             print(f"time limit of {args.time_limit:.0f} s reached; stopping")
             break
-        kind, seed = ("kill", "fault")[index % 2], args.seed + index
+        kind, seed = KINDS[index % len(KINDS)], args.seed + index
         trial_dir = work / f"trial-{index}"
         t0 = time.monotonic()
         try:
             baseline = clean_requests(*trial_galleries(kind, seed, pool), trial_dir / "clean")
             if kind == "kill":
                 result = kill_trial(seed, trial_dir / "trial", pool)
+            elif kind == "disk":
+                result = disk_trial(seed, trial_dir / "trial", pool)
             else:
                 result = fault_trial(seed, trial_dir / "trial", pool, args.fault_rate)
         except TrialError as error:  # an apply without any fault failed
@@ -112,9 +124,15 @@ def print_line(index: int, r: TrialResult, extra: int, seconds: float) -> None:
         sent = f"{r.kills_sent} kill{'s' if r.kills_sent != 1 else ''}"
         when = f"{sent}: {', '.join(r.kill_points)}" if r.kill_delivered else "ended before kill"
         when += ", then an edit" if r.edited_after_kill else ""
+    elif r.kind == "disk":
+        when = f"{r.disk_fault}: {'stopped' if r.first.code else 'ended before the fault'}"
     else:
-        again = ", 2nd apply" if r.recovery is not None else ""
+        again = ", 2nd apply" if r.recovery is not None and not r.saved_target else ""
         when = f"{r.faults.injected} faults{again}"
+    if r.saved_target:
+        when += ", saved --target plan"
+    if r.start is not None and r.start.kind != r.gallery.kind:
+        when += ", kind change"
     v = r.verdict
     start = "edit" if r.start else "empty"
     print(f"{index:>5} {r.kind:5} {r.seed:>6} {'ok' if r.ok else 'FAILED':6} {start:5} "
@@ -126,6 +144,7 @@ def report(c: Campaign) -> int:
     results = c.results
     kills = [r for r in results if r.kind == "kill"]
     faulty = [r for r in results if r.kind == "fault"]
+    disks = [r for r in results if r.kind == "disk"]
     kinds: Counter[str] = Counter()
     for r in results:
         kinds.update(dict(r.faults.by_kind))
@@ -139,15 +158,23 @@ def report(c: Campaign) -> int:
     by_kind = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) or "none"
     print()
     print(f"trials run:           {len(results)} of {c.asked} ({len(kills)} kill, "
-          f"{len(faulty)} fault; {sum(r.start is not None for r in results)} from an earlier "
-          "manifest)")  # fmt: skip
+          f"{len(faulty)} fault, {len(disks)} disk; {sum(r.start is not None for r in results)} "
+          "from an earlier manifest)")  # fmt: skip
+    kinds_changed = sum(r.start is not None and r.start.kind != r.gallery.kind for r in results)
+    shared = sum(any(p.shared for p in r.gallery.persons) for r in results)
+    print(f"variants:             {shared} with photos sharing one userData, {kinds_changed} "
+          f"changing the group's kind, {sum(bool(r.saved_target) for r in results)} applying a "
+          "plan saved with --target")  # fmt: skip
+    print(f"disk faults:          {sum(r.first.code != 0 for r in disks)} of {len(disks)} stopped "
+          "the apply with one line (the others ended before the k-th append)")  # fmt: skip
     edited = sum(r.edited_after_kill for r in kills)
     print(f"kills delivered:      {sum(r.kills_sent for r in kills)} of {attempted} attempted "
           f"({sum(r.second is not None for r in kills)} in a recovery apply; "
           f"{edited} trials edit the manifest after the kill)")  # fmt: skip
     print(f"faults injected:      {sum(kinds.values())} ({by_kind}; {after} after the commit)")
-    print(f"second apply needed:  {sum(r.recovery is not None for r in faulty)} of {len(faulty)} "
-          "fault trials")  # fmt: skip
+    plain = [r for r in faulty if not r.saved_target]  # a targeted plan always needs a 2nd
+    print(f"second apply needed:  {sum(r.recovery is not None for r in plain)} of {len(plain)} "
+          "fault trials without a saved --target plan")  # fmt: skip
     print(f"duplicates found:     {sum(r.verdict.duplicates for r in results)}")
     print(f"orphans found:        {sum(r.verdict.orphans for r in results)}")
     print(f"lost IDs:             {sum(r.verdict.lost_ids for r in results)}")

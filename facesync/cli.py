@@ -17,7 +17,7 @@ import click
 
 from facesync import __version__
 from facesync.commands.options import GlobalOptions
-from facesync.errors import EXIT_ERROR, EXIT_INTERRUPTED, FacesyncError
+from facesync.errors import EXIT_ERROR, EXIT_INTERRUPTED, FacesyncError, os_error_line
 from facesync.workspace import serve_data_dir
 
 
@@ -39,14 +39,17 @@ _GLOBAL_OPTIONS = [
     click.option("--endpoint", expose_value=False, callback=_store("endpoint"),
                  help="Face API endpoint URL (or FACESYNC_ENDPOINT); none = embedded emulator."),
     click.option("--key-file", type=click.Path(path_type=Path), expose_value=False,
-                 callback=_store("key_file"), help="File holding the key (or FACESYNC_KEY)."),
+                 callback=_store("key_file"),
+                 help="File holding the key on one line (FACESYNC_KEY wins when set)."),
     click.option("--tier", type=click.Choice(["free", "S0", "unlimited"]), expose_value=False,
                  callback=_store("tier"), help="Pricing tier whose rate limit to follow."),
     click.option("--allow-outside", is_flag=True, default=None, expose_value=False,
                  callback=_store("allow_outside"),
                  help="Allow image paths outside the manifest's folder."),
     click.option("--debug", is_flag=True, default=None, expose_value=False,
-                 callback=_store("debug"), help="Show tracebacks and HTTP details."),
+                 callback=_store("debug"),
+                 help="Show tracebacks, and one stderr line per HTTP call: method, path,"
+                      " status, ms, retry (never the key, a header or a body)."),
 ]
 
 
@@ -64,6 +67,12 @@ _REBIND = click.option("--rebind", is_flag=True,
                        help="Accept a lock written for another endpoint and move it to this one.")
 _TARGET = click.option("--target", "targets", multiple=True, metavar="GROUP[/PERSON]",
                        help="Limit to a group or person (repeatable).")
+_ADOPT_GROUP = click.option(
+    "--adopt-group", "adopt_groups", multiple=True, metavar="GROUP_KEY",
+    help="Take over this group although nothing proves facesync made it (it already exists "
+         "on the server, or --rebind moved the lock to an endpoint where a group with its "
+         "id exists). Its persons are listed, left alone, and deleted only with the group. "
+         "Repeatable.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,14 +99,15 @@ def validate(faces: bool) -> int:
 @click.option("--refresh/--no-refresh", default=True, help="Read the server first (default).")
 @_TARGET
 @_REBIND
+@_ADOPT_GROUP
 @global_options
 def plan(out: Path | None, as_json: bool, detailed_exitcode: bool, refresh: bool,
-         targets: tuple[str, ...], rebind: bool) -> int:
+         targets: tuple[str, ...], rebind: bool, adopt_groups: tuple[str, ...]) -> int:
     """Show what apply would change."""
     from facesync.commands import plan as cmd
 
     return cmd.run(_options(), out=out, as_json=as_json, detailed_exitcode=detailed_exitcode,
-                   refresh=refresh, targets=targets, rebind=rebind)
+                   refresh=refresh, targets=targets, rebind=rebind, adopt_groups=adopt_groups)
 
 
 @main_group.command()
@@ -109,15 +119,17 @@ def plan(out: Path | None, as_json: bool, detailed_exitcode: bool, refresh: bool
 @click.option("--no-wait", is_flag=True, help="Start training but do not wait for it.")
 @_TARGET
 @_REBIND
+@_ADOPT_GROUP
 @global_options
 def apply(plan_file: Path | None, yes: bool, parallelism: int, rate: float | None,
-          no_train: bool, no_wait: bool, targets: tuple[str, ...], rebind: bool) -> int:
+          no_train: bool, no_wait: bool, targets: tuple[str, ...], rebind: bool,
+          adopt_groups: tuple[str, ...]) -> int:
     """Make the server match the manifest and record every id in the lock."""
     from facesync.commands import apply as cmd
 
     return cmd.run(_options(), plan_file=plan_file, yes=yes, parallelism=parallelism,
                    rate=rate, train=not no_train, wait=not no_wait, targets=targets,
-                   rebind=rebind)
+                   rebind=rebind, adopt_groups=adopt_groups)
 
 
 @main_group.command()
@@ -162,7 +174,8 @@ def identify(image: Path, group_id: str | None, threshold: float, as_json: bool)
 @click.option("--data", "data_dir", type=click.Path(path_type=Path),
               default=serve_data_dir(), show_default=True,
               help="Folder for the emulator's database.")
-@click.option("--key", help="Key clients must send (default: a random one, printed).")
+@click.option("--key", help="Key clients must send. Visible to every local user in the"
+                            " process list (ps): prefer FACESYNC_KEY or --key-file.")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000))
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--workers", type=int, default=None,
@@ -171,7 +184,12 @@ def identify(image: Path, group_id: str | None, threshold: float, as_json: bool)
 @global_options
 def serve(host: str, port: int, data_dir: Path, key: str | None, latency_ms: int,
           fault_rate: float, workers: int | None) -> int:
-    """Run the local Face API emulator in the foreground."""
+    """Run the local Face API emulator in the foreground.
+
+    The key clients must send comes from --key, else FACESYNC_KEY, else the one
+    line of --key-file (the order clients read the last two in); with none of
+    them, a random key is made and printed. A key you give is never printed.
+    """
     from facesync.commands import serve as cmd
 
     return cmd.run(_options(), host=host, port=port, data_dir=data_dir, key=key,
@@ -188,14 +206,27 @@ def force_unlock() -> int:
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
-    click.echo(f"Error: {message}", err=True)
+    from facesync.backends.connection import scrub_keys_read
+
+    click.echo(f"Error: {scrub_keys_read(message)}", err=True)
     return code
+
+
+def _show_traceback() -> None:
+    """--debug's traceback, with no key in it (an exception text may quote one)."""
+    from facesync.backends.connection import scrub_keys_read
+
+    click.echo(scrub_keys_read(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command and turn every outcome into an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    if debug:
+        from facesync.backends.http_trace import show_http_calls
+
+        show_http_calls()
     try:
         result = main_group.main(args=args, prog_name="facesync", standalone_mode=False,
                                  obj=GlobalOptions())
@@ -208,14 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.format_message())
     except FacesyncError as exc:
         if debug:
-            traceback.print_exc()
+            _show_traceback()
         return _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a read-only folder: the file and the fix
+        if debug:
+            _show_traceback()
+        return _fail(os_error_line(exc))
     except Exception as exc:  # a bug: one line, traceback only with --debug
         if debug:
-            traceback.print_exc()
+            _show_traceback()
         return _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
     return int(result or 0)
 

@@ -7,6 +7,7 @@ else is a bug and keeps its traceback (shown only with --debug).
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 # The exit codes of every command (README: Commands).
@@ -137,3 +138,25 @@ class Interrupted(FacesyncError):
     """Ctrl-C: exit 130 after saving what was done."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+# What to do about an OS error, by errno: the part of the line that says how to fix it.
+_OS_FIXES = {
+    errno.ENOSPC: "free some space on that disk and run the command again",
+    errno.EDQUOT: "free some space within your disk quota and run the command again",
+    errno.EFBIG: "the file is larger than this system allows; free space or raise the limit",
+    errno.EACCES: "check the file's owner and permissions (and its folder's)",
+    errno.EPERM: "check the file's owner and permissions (and its folder's)",
+    errno.EROFS: "the file system is read-only; run from a writable folder",
+    errno.EIO: "the disk reported an I/O error; check it, then run the command again",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One sentence for an OS error a user can meet (a full disk, a read-only
+    folder): what happened, to which file, and what to do. Whatever a command
+    had recorded before (lock, journal) is kept: it writes atomically."""
+    what = exc.strerror or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename else ""
+    fix = _OS_FIXES.get(exc.errno or 0, "fix the cause and run the command again")
+    return f"{what}{where}: {fix}; what facesync had already recorded is kept"

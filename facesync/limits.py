@@ -13,6 +13,7 @@ import re
 GROUP_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}(?!\n)$")
 PERSON_KEY_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}(?!\n)$")
 
+# Text lengths in UTF-16 code units, as the service counts them (facesync.text_rules).
 NAME_MAX_CHARS = 128
 USER_DATA_MAX_CHARS = 16384  # groups and persons ("16KB")
 FACE_USER_DATA_MAX_CHARS = 1024  # faces ("1KB")
@@ -26,7 +27,8 @@ FACE_MAX_PX = 4096
 # bomb (a tiny file that decodes to gigapixels) is refused before decoding.
 IMAGE_MAX_PIXELS = 64 * 1024 * 1024
 
-IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "BMP")
+# Which formats, and how an image is opened and decoded: facesync.image_rules.
+# How a text's length is counted (UTF-16 units): facesync.text_rules.
 
 RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "recognition_04")
 DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")

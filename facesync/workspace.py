@@ -5,11 +5,19 @@ beside the lock file (journal, run lock), is kept out of Git by its own
 `.gitignore`, and holds nothing that cannot be rebuilt except the journal's
 pending intents (docs/recovery.md). Naming every file here keeps the layout
 in one place: a new machine-local file gets its path from a function below.
+
+What belongs to a lock file (run lock, journal, results log, checked note) is
+keyed by the real file, symlinks resolved: a lock reached through a link and
+through its target is one lock, with one run lock and one journal, kept in the
+`.facesync/` beside the target. The folder is the owner's alone (0700).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from facesync.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
 LOCAL_DIR_NAME = ".facesync"
 HASH_CACHE_FILE = "hashes.json"
@@ -25,11 +33,30 @@ def local_dir(folder: Path) -> Path:
 def ensure_local_dir(folder: Path) -> Path:
     """Create `.facesync/` in `folder` (and its `.gitignore`) if needed; return its path."""
     local = local_dir(folder)
-    local.mkdir(parents=True, exist_ok=True)
+    local.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     ignore = local / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# Machine-local caches of facesync; never commit them.\n*\n")
+        _write_new(ignore, b"# Machine-local caches of facesync; never commit them.\n*\n")
     return local
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` 0600 (as the umask allows) unless it exists already."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def real_lock_path(lock_path: Path) -> Path:
+    """The file behind `lock_path`, symlinks resolved (absolute): what every
+    lock file's companion in `.facesync/` is keyed by."""
+    try:
+        return lock_path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reading the lock will say so
+        return lock_path.absolute()
 
 
 def hash_cache_path(manifest_folder: Path) -> Path:
@@ -50,27 +77,32 @@ def serve_data_dir() -> Path:
 
 def journal_path(lock_path: Path) -> Path:
     """The intent journal of a lock file; `.facesync/` is created."""
-    return ensure_local_dir(lock_path.parent) / f"journal-{lock_path.name}.jsonl"
+    real = real_lock_path(lock_path)
+    return ensure_local_dir(real.parent) / f"journal-{real.name}.jsonl"
 
 
 def lock_check_path(lock_path: Path) -> Path:
     """Where facesync notes the digest of the lock file's bytes it last found valid
     (not created): the same bytes need not be checked against the schema again."""
-    return local_dir(lock_path.parent) / f"checked-{lock_path.name}"
+    real = real_lock_path(lock_path)
+    return local_dir(real.parent) / f"checked-{real.name}"
 
 
 def results_log_path(lock_path: Path, base_serial: int) -> Path:
     """One segment of a lock file's results log: the results recorded on top of
-    the lock file's version `base_serial` (see facesync.state.results_log)."""
-    return local_dir(lock_path.parent) / f"results-{lock_path.name}.{base_serial}.jsonl"
+    the lock file's version `base_serial` (see facesync.state.results_log);
+    `.facesync/` beside the real lock file is created."""
+    real = real_lock_path(lock_path)
+    return ensure_local_dir(real.parent) / f"results-{real.name}.{base_serial}.jsonl"
 
 
 def results_log_segments(lock_path: Path) -> list[tuple[int, Path]]:
     """The results log segments that exist for a lock file, by base serial."""
-    prefix = f"results-{lock_path.name}."
+    real = real_lock_path(lock_path)
+    prefix = f"results-{real.name}."
     found = []
     try:
-        entries = list(local_dir(lock_path.parent).iterdir())
+        entries = list(local_dir(real.parent).iterdir())
     except OSError:
         return []
     for path in entries:
@@ -84,6 +116,7 @@ def results_log_segments(lock_path: Path) -> list[tuple[int, Path]]:
 
 def run_lock_paths(lock_path: Path) -> tuple[Path, Path]:
     """The OS lock file and the holder note of a lock file's run lock (not created)."""
-    local = local_dir(lock_path.resolve().parent)
-    stem = f"run-{lock_path.name}"
+    real = real_lock_path(lock_path)
+    local = local_dir(real.parent)
+    stem = f"run-{real.name}"
     return local / f"{stem}.lock", local / f"{stem}.holder.json"

@@ -50,6 +50,7 @@ from facesync.limits import (
     RECOGNITION_MODELS,
     USER_DATA_MAX_CHARS,
 )
+from facesync.text_rules import too_long
 from tests.lock_reading import image_key
 
 KINDS = ("personGroup", "largePersonGroup")
@@ -535,12 +536,12 @@ def _bad(message: str) -> ApiError:
 def _check_name(name: str | None) -> None:
     if not name:
         raise _bad("'name' is empty.")
-    if len(name) > NAME_MAX_CHARS:
+    if too_long(name, NAME_MAX_CHARS):  # UTF-16 units, as the service counts
         raise _bad("'name' is too long.")
 
 
 def _check_user_data(user_data: str | None, limit: int) -> None:
-    if user_data is not None and len(user_data) > limit:
+    if user_data is not None and too_long(user_data, limit):
         raise _bad("'userData' is too long.")
 
 

@@ -50,6 +50,8 @@ def open_backend(
             warm_up=False,
         )
     )
+    for line in emulator.warnings:  # its data files that other local users can read
+        say(line)
     backend = HttpBackend(emulator.url, emulator.key, rate=conn.rate, pool_size=max(16, pool_size))
     try:
         yield backend

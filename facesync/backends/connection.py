@@ -1,7 +1,10 @@
 """Which endpoint, key and tier a run uses (a flag, then the environment).
 
 The key only ever comes from FACESYNC_KEY or a key file, never from a flag
-whose value would show in `ps`.
+whose value would show in `ps`. It is checked before use: a key that cannot
+travel as a header value (two keys pasted, a stray character) would otherwise
+be echoed by requests or http.client in their error texts, so it is refused
+by where it came from, never by quoting any part of it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from facesync.limits import TIER_RATES
 ENDPOINT_ENV = "FACESYNC_ENDPOINT"
 KEY_ENV = "FACESYNC_KEY"
 TIER_ENV = "FACESYNC_TIER"
+# Azure keys are 32 hex characters today, others are longer; the emulator's bound.
+KEY_MAX_CHARS = 256
+_KEY_FILE_MAX_BYTES = 4096  # a key file is one short line: never read a big file whole
+# A run of the key this long is scrubbed too (a key cut or escaped in a message).
+SCRUB_FRAGMENT = 8
+# Every key this process read: the CLI's last guard scrubs them from what it prints.
+_keys_read: set[str] = set()
 # What the lock file records as the endpoint of the embedded emulator.
 EMBEDDED_ENDPOINT = "embedded"
 
@@ -40,20 +50,101 @@ class Connection:
 
 
 def read_key(key_file: Path | None) -> str | None:
-    """FACESYNC_KEY wins; else the first line of --key-file."""
+    """FACESYNC_KEY wins; else the one line of --key-file. Either is checked."""
     key = os.environ.get(KEY_ENV, "").strip()
     if key:
-        return key
+        return checked_key(key, KEY_ENV)
     if key_file is None:
         return None
+    return read_key_file(key_file)
+
+
+def checked_key(key: str, source: str) -> str:
+    """`key` if it can travel as a header value, else a ConfigError naming `source`."""
+    _keys_read.add(key)  # even a refused key: scrubbed from anything printed later
+    problem = key_problem(key)
+    if problem:
+        raise ConfigError(f"{source} is not a valid key: {problem}; paste one key only")
+    return key
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` is no well-formed key (never quoting it), or None when it is."""
+    if not key:
+        return "it is empty"
+    if any(char in "\r\n\x0b\x0c\x85\u2028\u2029" for char in key):
+        return "it holds a line break (were two keys pasted?)"
+    if any(char.isspace() for char in key):
+        return "it holds a space or a tab"
+    if not all(33 <= ord(char) <= 126 for char in key):
+        return "it holds a control character or a character outside printable ASCII"
+    if len(key) > KEY_MAX_CHARS:
+        return f"it is longer than {KEY_MAX_CHARS} characters"
+    return None
+
+
+def read_key_file(key_file: Path) -> str:
+    """The key a file holds on its one line (a BOM and surrounding blanks ignored)."""
     try:
-        text = key_file.read_text(encoding="utf-8")
+        with key_file.open("rb") as stream:
+            raw = stream.read(_KEY_FILE_MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read key file {key_file}: {exc.strerror or exc}") from None
-    key = text.strip().splitlines()[0].strip() if text.strip() else ""
-    if not key:
+    source = f"the key in {key_file}"
+    if len(raw) > _KEY_FILE_MAX_BYTES:
+        raise ConfigError(f"{source} is not a valid key: the file is far larger than one key")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{source} is not a valid key: the file is not text; put one key on one line"
+        ) from None
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if not lines:
         raise ConfigError(f"key file {key_file} is empty; put the Face resource's key in it")
-    return key
+    if len(lines) > 1:
+        raise ConfigError(
+            f"{source} is not a valid key: the file holds more than one line; "
+            "put one key only in it"
+        )
+    return checked_key(lines[0], source)
+
+
+def key_fragments(key: str) -> frozenset[str]:
+    """Every SCRUB_FRAGMENT-long piece of the key, lower-cased."""
+    lowered = key.lower()
+    size = min(SCRUB_FRAGMENT, len(lowered))
+    return frozenset(lowered[i : i + size] for i in range(len(lowered) - size + 1))
+
+
+def scrub_key(text: str, key: str, fragments: frozenset[str] | None = None) -> str:
+    """`text` with every stretch covered by pieces of `key` as *** (case-insensitive:
+    a message may upper-case a hex key, cut it, or escape a character of it)."""
+    if not key or not text:
+        return text
+    pieces = key_fragments(key) if fragments is None else fragments
+    size = min(SCRUB_FRAGMENT, len(key))
+    lowered = text.lower()
+    covered = [False] * len(text)
+    for start in range(len(text) - size + 1):
+        if lowered[start : start + size] in pieces:
+            covered[start : start + size] = [True] * size
+    if not any(covered):
+        return text
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if not covered[index]:
+            out.append(char)
+        elif index == 0 or not covered[index - 1]:
+            out.append("***")
+    return "".join(out)
+
+
+def scrub_keys_read(text: str) -> str:
+    """`text` without any key this process read, nor any run of 8 characters of one."""
+    for key in sorted(_keys_read):
+        text = scrub_key(text, key)
+    return text
 
 
 def resolve_tier(flag: str | None, *, embedded: bool) -> str:

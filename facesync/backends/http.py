@@ -1,7 +1,11 @@
 """The Face API over HTTP (docs/emulator.md lists what it serves): one method per operation.
 
 Wire details live here (paths, query strings, JSON shapes); pacing, retries
-and error mapping live in `transport`.
+and error mapping live in `transport`. Every id put in a path (from the
+manifest, the lock file or a server's answer) is percent-escaped whole, so
+a `/`, `?` or `#` in it stays inside its segment; an id that is empty, `.`
+or `..` is refused, since HTTP stacks resolve those as path steps whatever
+their escaping.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from facesync.backends.base import (
     Candidate,
@@ -26,6 +31,7 @@ from facesync.limits import LIST_TOP_MAX
 _PREFIX = {"personGroup": "/persongroups", "largePersonGroup": "/largepersongroups"}
 _ID_FIELD = {"personGroup": "personGroupId", "largePersonGroup": "largePersonGroupId"}
 _NOT_STARTED = {"notstarted", "nonstarted"}
+_PATH_STEPS = frozenset({"", ".", ".."})
 
 
 class HttpBackend:
@@ -275,15 +281,28 @@ def _kind(kind: str) -> str:
 
 
 def _group(kind: str, group_id: str) -> str:
-    return f"{_PREFIX[_kind(kind)]}/{group_id}"
+    return f"{_PREFIX[_kind(kind)]}/{segment(group_id, 'group id')}"
 
 
 def _person(kind: str, group_id: str, person_id: str) -> str:
-    return f"{_group(kind, group_id)}/persons/{person_id}"
+    return f"{_group(kind, group_id)}/persons/{segment(person_id, 'personId')}"
 
 
 def _face(kind: str, group_id: str, person_id: str, face_id: str) -> str:
-    return f"{_person(kind, group_id, person_id)}/persistedfaces/{face_id}"
+    path = _person(kind, group_id, person_id)
+    return f"{path}/persistedfaces/{segment(face_id, 'persistedFaceId')}"
+
+
+def segment(value: str, what: str) -> str:
+    """`value` escaped as one path segment, whatever it holds; an ApiError for
+    the values no escaping keeps in place (requests turns %2E back into a dot)."""
+    if value in _PATH_STEPS:
+        raise ApiError(
+            0, "InvalidId",
+            f"{what} {value!r} is not an id the Face API can have; check the lock file"
+            " and the manifest",
+        )  # fmt: skip
+    return quote(value, safe="")
 
 
 def _drop_none(body: dict[str, Any]) -> dict[str, Any]:

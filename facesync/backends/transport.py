@@ -13,21 +13,30 @@ Retry rules (docs/apply.md has the why):
 An error after which the change may exist (any of the above given up on, or
 any answer after an attempt that may have worked) is `ambiguous`:
 apply reads the server before it tries again (docs/recovery.md).
-The key travels in a header only and is scrubbed from anything we report.
+Redirects are never followed: requests would carry the key's header to
+wherever a 3xx points. The key travels in a header only and is scrubbed
+(whole, or any 8 characters of it) from anything we report; every failure
+of requests, urllib3 or http.client becomes an ApiError whose text went
+through that scrub, never their own exception text with a header in it.
+--debug's one line per request is `http_trace`.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from facesync.backends.connection import key_fragments, key_problem, scrub_key
 from facesync.backends.endpoint import API_PREFIX, endpoint_base
+from facesync.backends.http_trace import shown_target, trace_log, tracing
 from facesync.backends.pacer import CallPacer
 from facesync.backends.service_errors import (
     MAY_HAVE_HAPPENED,
@@ -37,11 +46,17 @@ from facesync.backends.service_errors import (
     parse_error,
 )
 from facesync.backends.waits import MAX_SINGLE_WAIT, backoff, throttle_wait
-from facesync.errors import ApiError, ApiUnreachableError
+from facesync.errors import ApiError, ApiUnreachableError, ConfigError, one_line
 
 CONNECT_RETRIES = 2  # a refused connection: the server may be restarting, not gone
 USER_AGENT = "facesync/0.1"
 _FIX_ENDPOINT = "check --endpoint / FACESYNC_ENDPOINT"
+_FIX_KEY = "check FACESYNC_KEY / --key-file"
+# Failures while reading an answer: the request went out, the answer broke off.
+_BROKEN_ANSWER = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,10 @@ class Transport:
         log: Callable[[str], None] | None,
     ) -> None:
         self.endpoint = endpoint_base(endpoint)
+        if key and key_problem(key):
+            raise ConfigError(f"the key is not a valid key: {key_problem(key)}; paste one key only")
         self._key = key
+        self._fragments = key_fragments(key)
         self._timeout = (min(timeout, 10.0), timeout)
         self._max_retries = max_retries
         self._sleep = sleep
@@ -104,8 +122,8 @@ class Transport:
         while True:
             self._pacer.acquire()
             try:
-                response = self._put_on_wire(req)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response = self._put_on_wire(req, attempt)
+            except (requests.ConnectionError, requests.Timeout, *_BROKEN_ANSWER) as exc:
                 failure = _classify(exc)
                 budget = self._retry_budget(req, failure)
                 if attempt < budget:
@@ -116,6 +134,8 @@ class Transport:
                     continue
                 raise self._unreachable(req, failure, maybe_done) from None
             status = response.status_code
+            if 300 <= status < 400:
+                raise self._redirected(response, req, maybe_done)
             if status < 400:
                 return response
             body = parse_error(status, response.content)
@@ -142,19 +162,34 @@ class Transport:
     ) -> ApiError:
         if status == 401:
             message = (
-                "access denied: the key was refused; check FACESYNC_KEY / --key-file and "
+                f"access denied: the key was refused; {_FIX_KEY} and "
                 "that the key belongs to this endpoint"
             )
         return ApiError(
-            status, code, self._scrub(message), operation=req.operation, address=req.address,
-            ambiguous=ambiguous,
+            status, self._scrub(code), self._scrub(message), operation=req.operation,
+            address=one_line(req.address), ambiguous=ambiguous,
         )
 
     # --- internals --------------------------------------------------------
 
-    def _put_on_wire(self, req: Request) -> requests.Response:
+    def _put_on_wire(self, req: Request, attempt: int) -> requests.Response:
+        """One request, traced; a failure of the HTTP stack other than the
+        network's (a header it refuses, say) becomes an ApiError here."""
         with self._count_mutex:
             self.calls_made += 1
+        started = time.monotonic()
+        try:
+            response = self._request(req)
+        except (requests.ConnectionError, requests.Timeout, *_BROKEN_ANSWER) as exc:
+            self._trace(req, attempt, started, _classify(exc).reason)
+            raise
+        except (requests.RequestException, ValueError, UnicodeError) as exc:
+            self._trace(req, attempt, started, "not sent")
+            raise self._unsendable(req, exc) from None
+        self._trace(req, attempt, started, f"HTTP {response.status_code}")
+        return response
+
+    def _request(self, req: Request) -> requests.Response:
         headers = {"Content-Type": "application/octet-stream"} if req.data is not None else None
         return self._session.request(
             req.method,
@@ -164,6 +199,45 @@ class Transport:
             data=req.data,
             headers=headers,
             timeout=self._timeout,
+            allow_redirects=False,
+        )
+
+    def _trace(self, req: Request, attempt: int, started: float, outcome: str) -> None:
+        """--debug's line for one request: never a header, never a body."""
+        if not tracing():
+            return
+        elapsed_ms = (time.monotonic() - started) * 1000
+        target = shown_target(API_PREFIX + req.path, req.params)
+        retry = f" (retry {attempt})" if attempt else ""
+        trace_log.debug(
+            self._scrub(f"{req.method} {target} -> {outcome} in {elapsed_ms:.0f} ms{retry}")
+        )
+
+    def _unsendable(self, req: Request, exc: BaseException) -> ApiError:
+        """The HTTP stack refused to send: their text may quote a header, so say
+        what it was, never what it quoted, unless the key cannot be in it."""
+        if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
+            detail = f"a header or URL could not be encoded; {_FIX_KEY}"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        return ApiError(
+            0, "NotSent", self._scrub(one_line(detail)), operation=req.operation,
+            address=one_line(req.address),
+        )
+
+    def _redirected(
+        self, response: requests.Response, req: Request, maybe_done: bool
+    ) -> ApiError:
+        """A 3xx: not followed, since the key's header would go along with it."""
+        target = urlsplit(response.headers.get("Location", ""))
+        where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+        message = (
+            f"the endpoint redirected{where}; facesync does not follow redirects (the key "
+            f"would travel along): set --endpoint / FACESYNC_ENDPOINT to the final URL"
+        )
+        return self.api_error(
+            response.status_code, "Redirected", one_line(message), req,
+            ambiguous=maybe_done,
         )
 
     def _retry_budget(self, req: Request, failure: _Failure) -> int:
@@ -178,11 +252,14 @@ class Transport:
         self._sleep(min(seconds, MAX_SINGLE_WAIT))
 
     def _note(self, req: Request, why: str, seconds: float, attempt: int, budget: int) -> None:
+        line = (
+            f"{req.operation}: {why}; retrying in {seconds:.1f} s "
+            f"(retry {attempt + 1} of {budget})"
+        )
         if self._log:
-            self._log(
-                f"{req.operation}: {why}; retrying in {seconds:.1f} s "
-                f"(retry {attempt + 1} of {budget})"
-            )
+            self._log(line)
+        if tracing():
+            trace_log.debug(self._scrub(line))
 
     def _unreachable(
         self, req: Request, failure: _Failure, maybe_done: bool = False
@@ -195,12 +272,13 @@ class Transport:
             sentence += f" ({req.operation} may have been done; facesync plan shows what remains)"
         # The request may have reached the server: one lost answer, not a dead endpoint.
         return ApiUnreachableError(
-            sentence, operation=req.operation, address=req.address,
+            self._scrub(sentence), operation=req.operation, address=one_line(req.address),
             ambiguous=failure.sent or maybe_done,
         )
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        """`text` with the key, and any run of it 8 characters long or more, as ***."""
+        return scrub_key(text, self._key, self._fragments)
 
 
 @dataclass(frozen=True)
@@ -215,6 +293,8 @@ def _classify(exc: BaseException) -> _Failure:
         return _Failure("no connection within the timeout", sent=False)
     if isinstance(exc, requests.ReadTimeout):
         return _Failure("no answer", sent=True)
+    if isinstance(exc, _BROKEN_ANSWER):
+        return _Failure("the answer broke off", sent=True)
     names = " ".join(type(e).__name__ for e in _chain(exc))
     text = " ".join(str(e) for e in _chain(exc)).lower()
     if (

@@ -24,6 +24,7 @@ def run(
     wait: bool,
     targets: tuple[str, ...],
     rebind: bool = False,
+    adopt_groups: tuple[str, ...] = (),
 ) -> int:
     wanted = parse_targets(targets)
     manifest = load(options)
@@ -32,7 +33,7 @@ def run(
     request = SyncRequest(
         manifest=manifest, lock_path=options.lock_path, conn=conn, command="apply",
         targets=wanted, parallelism=parallelism, train=train, wait=wait, saved=saved,
-        rebind=rebind,
+        rebind=rebind, take_over=adopt_groups,
     )
     report = sync(request, TerminalUI(yes=yes))
     return 0 if report is None else print_report(report)

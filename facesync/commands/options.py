@@ -27,12 +27,19 @@ class GlobalOptions:
 
     @property
     def manifest_path(self) -> Path:
-        path = self.manifest or DEFAULT_MANIFEST
+        path = self.named_manifest
         if not path.exists():
             hint = "" if self.manifest else " (pass -m/--manifest to name another file)"
             raise UsageError(f"manifest {path} does not exist{hint}")
         return path
 
     @property
+    def named_manifest(self) -> Path:
+        """The manifest's path, whether or not it exists (destroy works without it)."""
+        return self.manifest or DEFAULT_MANIFEST
+
+    @property
     def lock_path(self) -> Path:
-        return self.lock or lock_path_for(self.manifest_path)
+        """--lock, else the lock beside the manifest (named even when the manifest
+        is gone, so that destroy can work from the lock alone)."""
+        return self.lock or lock_path_for(self.named_manifest)

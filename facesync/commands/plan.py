@@ -13,11 +13,11 @@ from facesync.commands.common import (
     connection,
     load,
     parse_targets,
-    read_state,
     say,
 )
 from facesync.commands.options import GlobalOptions
-from facesync.engine.planning import make_plan
+from facesync.engine.checkpoint import recorded_state
+from facesync.engine.planning import make_plan, moved_lock
 from facesync.errors import EXIT_CHANGES, EXIT_OK
 from facesync.plan.render import plan_to_json, render_human
 from facesync.plan.saved import save_plan
@@ -32,14 +32,19 @@ def run(
     refresh: bool,
     targets: tuple[str, ...],
     rebind: bool = False,
+    adopt_groups: tuple[str, ...] = (),
 ) -> int:
     wanted = parse_targets(targets)
     manifest = load(options)
     conn = connection(options)
-    lock = read_state(options, conn, rebind=rebind)
+    recorded = recorded_state(
+        options.lock_path, "" if rebind else conn.identity, rebind=rebind, warn=say
+    )
+    lock, rebound = moved_lock(recorded, conn.identity, rebind)
     check_inputs(manifest, lock, wanted)
     plan = make_plan(
-        manifest, lock, conn if refresh else None, options.lock_path, wanted, say=say
+        manifest, lock, conn if refresh else None, options.lock_path, wanted, say=say,
+        take_over=adopt_groups, rebound=rebound,
     )
     if as_json:
         click.echo(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))

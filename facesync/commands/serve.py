@@ -1,12 +1,21 @@
-"""`facesync serve`: the local Face API emulator in the foreground."""
+"""`facesync serve`: the local Face API emulator in the foreground.
+
+Its key comes from `--key` (visible in `ps`), else FACESYNC_KEY, else
+`--key-file`, checked as a client checks its key; with none, the emulator
+makes a random one and the start line prints it. A key the user gave is
+never printed: they know it, and a terminal log or CI output should not.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from facesync.backends.connection import KEY_ENV, checked_key, read_key_file
 from facesync.commands.options import GlobalOptions
+from facesync.errors import ConfigError
 
 
 def run(
@@ -25,9 +34,11 @@ def run(
     from facesync.emulator.server import EmulatorConfig, default_workers, serve
     from facesync.emulator.vision import require_vision
 
+    given, source = serve_key(key, options.key_file)
+    _require_key_off_loopback(host, given)
     config = EmulatorConfig(
         data_dir=data_dir,
-        key=key,
+        key=given,
         host=host,
         port=port,
         tier=options.tier or "S0",
@@ -37,5 +48,42 @@ def run(
     )
     config.validate()
     require_vision()
-    serve(config, announce=lambda line: click.echo(line))
+    serve(
+        config,
+        announce=lambda line: click.echo(_hidden(line, given, source)),
+        warn=lambda line: click.echo(line, err=True),
+    )
     return 0
+
+
+def serve_key(flag: str | None, key_file: Path | None) -> tuple[str | None, str]:
+    """The key `serve` requires and where it came from (None: make a random one)."""
+    if flag is not None:
+        return checked_key(flag.strip(), "--key"), "--key"
+    from_env = os.environ.get(KEY_ENV, "").strip()
+    if from_env:
+        return checked_key(from_env, KEY_ENV), KEY_ENV
+    if key_file is not None:
+        return read_key_file(key_file), f"--key-file {key_file}"
+    return None, "random"
+
+
+def _require_key_off_loopback(host: str, key: str | None) -> None:
+    from facesync.emulator.fetch import is_loopback_host
+
+    if key is None and not is_loopback_host(host):
+        raise ConfigError(
+            f"Refusing to serve on {host} without a key: set FACESYNC_KEY or pass --key-file"
+            " (or --key, which other local users can see in ps), or keep the default host"
+            " 127.0.0.1."
+        )
+
+
+def _hidden(line: str, key: str | None, source: str) -> str:
+    """The start line with a key the user gave replaced by where it came from
+    (only where the line names the key: a short key may occur in the URL too)."""
+    if key is None:
+        return line
+    shown = f"<the key from {source}>"
+    line = line.replace(f"key: {key} ", f"key: {shown} ")
+    return line.replace(f"{KEY_ENV}={key})", f"{KEY_ENV}={shown})")

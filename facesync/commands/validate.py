@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from facesync.commands.options import GlobalOptions
-from facesync.emulator.facepick import Rectangle, Refusal, centred_in, choose_face
 from facesync.errors import Diagnostic, ManifestError
+from facesync.face_rules import Rectangle, Refusal, centred_in, choose_face
 from facesync.manifest.model import DesiredFace, Manifest
 from facesync.schemas_dir import json_path
 
@@ -34,6 +34,7 @@ def _check_faces(manifest: Manifest) -> None:
     Each image goes through the emulator's own face-pick rule, so that validate
     passes exactly the images an add-face call would accept.
     """
+    from facesync.emulator.images import ImageRefused
     from facesync.emulator.vision import analyse, require_vision
 
     require_vision()
@@ -41,9 +42,21 @@ def _check_faces(manifest: Manifest) -> None:
     for group in manifest.groups:
         for person in group.persons:
             for face in person.faces:
-                scene = analyse(Path(face.abs_path).read_bytes())
-                found = [box.rectangle for box in scene.boxes]
-                message = _face_problem(face, found, (scene.width, scene.height))
+                try:
+                    scene = analyse(Path(face.abs_path).read_bytes())
+                except ImageRefused as exc:  # the manifest's checks agree; a file changed?
+                    message: str | None = (
+                        f"{face.path}: the Face API would refuse it ({exc.spec.message}): "
+                        "replace it with an intact JPEG, PNG, GIF or BMP photo"
+                    )
+                except OSError as exc:
+                    message = (
+                        f"'{face.path}' cannot be read ({exc.strerror or exc}): check that it "
+                        "exists and is readable"
+                    )
+                else:
+                    found = [box.rectangle for box in scene.boxes]
+                    message = _face_problem(face, found, (scene.width, scene.height))
                 if message:
                     where = json_path(("groups", group.group_id, "persons", person.key, "faces"))
                     problems.append(Diagnostic(str(manifest.path), face.line, where, message))

@@ -1,26 +1,31 @@
 """Image checks and decoding as the Face API does them, safe against hostile files.
 
-The format is judged by content, never by name or Content-Type. A file that
-would decode to more than IMAGE_MAX_PIXELS is refused from its header alone,
-before any pixel is decoded (decompression bombs). EXIF orientation is not
-applied: like the service, rectangles are in the stored pixel grid.
+The rules themselves (formats, byte sizes, the decompression-bomb guard, how
+pixels become the 8-bit RGB detection sees) are `facesync.image_rules`, shared
+with the client's manifest checks; this module turns their refusals into the
+service's errors. EXIF orientation is not applied: like the service,
+rectangles are in the stored pixel grid.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from facesync.emulator import errors
 from facesync.emulator.errors import ErrorSpec
 from facesync.errors import FacesyncError
-from facesync.limits import IMAGE_FORMATS, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS, IMAGE_MIN_BYTES
+from facesync.image_rules import (
+    DETECTION_MAX_SIDE,
+    ImageRefusal,
+    Reason,
+    byte_size_refusal,
+    detection_pixels,
+    open_image,
+)
 
-# Detection runs on a copy whose long side is at most this; larger photos are
-# scaled down first (rectangles are mapped back to the original grid).
-DETECTION_MAX_SIDE = 1024
+__all__ = ["DETECTION_MAX_SIDE", "ImageRefused", "Picture", "check_size", "decode"]
 
 
 class ImageRefused(FacesyncError):
@@ -47,44 +52,24 @@ class Picture:
 
 def check_size(data: bytes) -> None:
     """The service's file size rule: 1 KB .. 6 MB."""
-    if len(data) < IMAGE_MIN_BYTES:
+    reason = byte_size_refusal(len(data))
+    if reason is Reason.TOO_SMALL:
         raise ImageRefused(errors.IMAGE_TOO_SMALL)
-    if len(data) > IMAGE_MAX_BYTES:
+    if reason is Reason.TOO_BIG:
         raise ImageRefused(errors.IMAGE_TOO_BIG)
 
 
 def decode(data: bytes, max_side: int = DETECTION_MAX_SIDE) -> Picture:
-    """Decode JPEG/PNG/GIF (first frame)/BMP; anything else is unsupported."""
+    """Decode JPEG (an MPO's first picture too)/PNG/GIF (first frame)/BMP; anything
+    else, a bomb or a corrupt file is unsupported."""
     try:
-        image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
-    except Exception:  # Pillow plugins raise odd types on hostile headers
+        image, _ = open_image(data)
+    except ImageRefusal:
         raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
     with image:
-        if image.format not in IMAGE_FORMATS:
-            raise ImageRefused(errors.IMAGE_UNSUPPORTED)
         width, height = image.size
-        if width < 1 or height < 1 or width * height > IMAGE_MAX_PIXELS:
-            raise ImageRefused(errors.IMAGE_UNSUPPORTED)
-        scale = min(1.0, max_side / max(width, height))
-        target = (max(1, round(width * scale)), max(1, round(height * scale)))
         try:
-            rgb = _load_rgb(image, target)
-        except Exception:  # truncated or corrupt pixel data
+            pixels = detection_pixels(image, max_side)
+        except ImageRefusal:
             raise ImageRefused(errors.IMAGE_UNSUPPORTED) from None
-    return Picture(width=width, height=height, rgb=rgb, scale=target[0] / width)
-
-
-def _load_rgb(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    if image.format == "JPEG":
-        # Let libjpeg decode at a reduced scale: big photos cost a fraction of the memory.
-        image.draft("RGB", target)
-    image.seek(0)
-    image.load()
-    if image.mode not in ("RGB", "L"):
-        image = image.convert("RGBA") if "transparency" in image.info else image
-    rgb = image.convert("RGB")
-    if rgb.size != target:
-        rgb = rgb.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return rgb
+    return Picture(width=width, height=height, rgb=pixels.rgb, scale=pixels.scale)

@@ -31,6 +31,7 @@ from werkzeug.serving import (
 
 from facesync.emulator import vision
 from facesync.emulator.fetch import is_loopback_host
+from facesync.emulator.private import FILE_MODE, loose_warning, make_private_dir
 from facesync.emulator.store import Store, StoreError
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
@@ -135,6 +136,8 @@ class RunningEmulator:
         self.key = pipeline.key
         self.faults = pipeline.faults  # counts requests and injected faults (tests, benches)
         self._pooled = pooled
+        # One line per data file that others may read, for the caller to show.
+        self.warnings = tuple(loose_warning(path) for path in store.loose_files)
         # The vision workers (tests, benches: started(), pids()); None when analysing in-process.
         self.workers = pooled.pool if pooled is not None else None
         self._thread = threading.Thread(
@@ -258,12 +261,12 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _lock_data_dir(data_dir: Path) -> FileLock:
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)  # face data: the owner's alone
     except OSError as error:
         raise ConfigError(
             f"Cannot use {data_dir} as the emulator's data folder: {error}."
         ) from None
-    lock = FileLock(str(data_dir / LOCK_NAME), timeout=0)
+    lock = FileLock(str(data_dir / LOCK_NAME), timeout=0, mode=FILE_MODE)
     try:
         lock.acquire()
     except Timeout:
@@ -281,9 +284,16 @@ def _warm_up() -> None:
         log.debug("loading the face models failed", exc_info=True)
 
 
-def serve(config: EmulatorConfig, announce: Callable[[str], None] = print) -> None:
-    """Serve in the foreground until Ctrl-C (or SIGTERM)."""
+def serve(
+    config: EmulatorConfig,
+    announce: Callable[[str], None] = print,
+    warn: Callable[[str], None] | None = None,
+) -> None:
+    """Serve in the foreground until Ctrl-C (or SIGTERM); `warn` (else
+    `announce`) is told of data files other users may read."""
     running = start_emulator(config)
+    for line in running.warnings:
+        (warn or announce)(line)
     announce(
         f"Face API emulator on {running.url}/face/v1.0 — key: {running.key}"
         f" (set FACESYNC_ENDPOINT={running.url} and FACESYNC_KEY={running.key})"

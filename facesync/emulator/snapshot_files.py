@@ -6,6 +6,7 @@ take seconds, written here it is one sequential file. The file is complete
 and fsynced before the snapshot row that names it commits, so a committed
 training never points at a missing file; files that no row names (a crash
 between the two, or a training replaced since) are swept when the store opens.
+Embeddings are biometric templates: files 0600, their folder 0700.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from facesync.emulator.private import make_private_dir, open_private
 
 SUFFIX = ".f32"  # little-endian float32 rows of 128 values
 WRITE_ROWS = 4096  # rows per write: 2 MB, so no whole-matrix copy is made
@@ -31,11 +34,11 @@ class SnapshotFiles:
         """Write `matrix` (faces x 128 float32) durably under its training id."""
         import numpy as np
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.folder)
         rows = np.ascontiguousarray(matrix, dtype="<f4")
         final = self.path(training_id)
         partial = final.with_suffix(".partial")
-        with open(partial, "wb") as out:
+        with os.fdopen(open_private(partial), "wb") as out:
             for start in range(0, len(rows), WRITE_ROWS):
                 out.write(memoryview(rows[start : start + WRITE_ROWS]).cast("B"))
             out.flush()

@@ -7,7 +7,8 @@ BEGIN IMMEDIATE, so they never deadlock on SQLite's lock upgrade, and readers
 never wait for writers. Images are never stored: a face keeps its embedding,
 rectangle, userData and the SHA-256 of the image it came from. A training's
 embeddings live in a file of their own (snapshot_files.py); stores of schema 2
-kept them in SQLite chunks, which are still read.
+kept them in SQLite chunks, which are still read. The data is the owner's
+alone: folder 0700, database (and so its -wal and -shm) 0600 (private.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from facesync.emulator.private import loose_files, make_private_dir, touch_private
 from facesync.emulator.rows import FaceRow, GroupRow, PersonRow, SnapshotRow, TrainingRow
 from facesync.emulator.snapshot_files import SnapshotFiles
 
@@ -322,6 +324,8 @@ class Store:
         self._write_mutex = threading.Lock()
         self._closed = False
         self._pool_mutex = threading.Lock()
+        # Found before SQLite opens the database: its -wal and -shm take the db's mode.
+        self.loose_files = self._make_private(data_dir)
         try:
             with self._connection() as db:
                 db.executescript(_SCHEMA)
@@ -342,6 +346,19 @@ class Store:
                 f" reads schema {SCHEMA_VERSION}: use another --data folder."
             )
         self.snapshots.sweep(kept)
+
+    def _make_private(self, data_dir: Path) -> list[Path]:
+        """Create the folder 0700 and the database 0600 (unless they exist), and
+        return the existing files that others may read (non-empty: data)."""
+        try:
+            make_private_dir(data_dir)
+            touch_private(self.path)
+        except OSError as error:
+            raise StoreError(
+                f"{data_dir} cannot hold the emulator's data ({error.strerror or error}):"
+                " use another --data folder."
+            ) from None
+        return [path for path in loose_files(data_dir) if _holds_data(path)]
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -401,3 +418,10 @@ class Store:
             for db in self._all:
                 db.close()
             self._all.clear()
+
+
+def _holds_data(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False

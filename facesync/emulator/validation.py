@@ -3,7 +3,8 @@
 Each function takes a raw value (a JSON value, a query string or a path
 segment; `ABSENT` when the field was not sent) and returns it clean or raises
 the service's EmulatorError. Lengths count UTF-16 code units, as the service
-(a .NET application) does: an emoji counts 2.
+(a .NET application) does: an emoji counts 2 (facesync.text_rules, which the
+manifest's checks use too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from facesync.emulator import errors
 from facesync.emulator.kinds import GroupKind
+from facesync.face_rules import target_is_valid
 from facesync.limits import (
     DETECTION_MODELS,
     GROUP_ID_RE,
@@ -23,16 +25,13 @@ from facesync.limits import (
     SERVICE_DEFAULT_DETECTION_MODEL,
     SERVICE_DEFAULT_RECOGNITION_MODEL,
 )
+from facesync.text_rules import too_long, utf16_len
 
 ABSENT: Any = object()
 # Always used with fullmatch: `$` alone would accept a trailing newline.
 GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _INT_RE = re.compile(r"[+-]?[0-9]{1,12}")
 START_MAX_CHARS = 64
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def body_object(body: Any) -> Mapping[str, Any]:
@@ -100,7 +99,7 @@ def name(value: Any) -> str:
     value = text(value)
     if not value.strip():
         raise errors.NAME_EMPTY.error()
-    if utf16_len(value) > NAME_MAX_CHARS:
+    if too_long(value, NAME_MAX_CHARS):
         raise errors.NAME_TOO_LONG.error()
     return value
 
@@ -109,7 +108,7 @@ def user_data(value: Any, limit: int) -> str | None:
     if value is ABSENT:
         return None
     value = text(value)
-    if utf16_len(value) > limit:
+    if too_long(value, limit):
         raise errors.USER_DATA_TOO_LONG.error()
     return value
 
@@ -170,6 +169,6 @@ def target_face(value: str | None) -> tuple[int, int, int, int] | None:
     if len(parts) != 4 or not all(re.fullmatch(r"\s*[0-9]{1,9}\s*", part) for part in parts):
         raise errors.TARGET_FACE_INVALID.error()
     left, top_px, width, height = (int(part) for part in parts)
-    if width == 0 or height == 0:
+    if not target_is_valid((left, top_px, width, height)):
         raise errors.TARGET_FACE_INVALID.error()
     return (left, top_px, width, height)

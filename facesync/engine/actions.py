@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.backends.service_errors import is_busy, is_not_found, may_have_happened
 from facesync.digest import bytes_key, image_key, text_digest
+from facesync.engine.outcomes import Deferred
 from facesync.engine.record import CallResult
 from facesync.errors import ApiError, FacesyncError, PlanError
+from facesync.manifest.hash_cache import forget_entries
 from facesync.plan.model import Action, Change, ResourceType
 from facesync.plan.payloads import (
     FaceRef,
@@ -76,8 +78,11 @@ class Context:
     wait: bool = True
     training_timeout: float = 600.0
     person_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-    mutex: threading.Lock = field(default_factory=threading.Lock)  # guards person_ids
+    mutex: threading.Lock = field(default_factory=threading.Lock)  # guards person_ids, blurred
     journal: Journal | None = None
+    # Creates alike (facesync.state.journal: what tells their results apart) whose
+    # answer was lost in this pass: another one alike waits for the next pass.
+    blurred: set[tuple[str | None, ...]] = field(default_factory=set)
 
     def save(self, change: Change, result: CallResult) -> None:
         try:
@@ -86,28 +91,40 @@ class Context:
             raise CheckpointFailed(exc) from exc
 
     @contextmanager
-    def intent(self, intent: Intent) -> Iterator[None]:
+    def intent(self, intent: Intent, address: str = "") -> Iterator[None]:
         """Journal `intent` before the block's call and resolve it once the answer
         is clear: a success (recorded in the lock first) or a plain refusal. A
-        call that may have worked leaves it pending for the next plan to judge."""
+        call that may have worked leaves it pending for the next plan to judge;
+        until that plan, a call alike is deferred (`Deferred`), so that no two
+        pending intents of one pass could have made the same object."""
         if self.journal is None:
             yield
             return
+        alike = _alike(intent)
+        with self.mutex:
+            if alike in self.blurred:
+                raise Deferred(
+                    f"{address}: not sent in this pass: a create like it (same person, same "
+                    "userData) lost its answer; run facesync apply again to send it"
+                )
         try:
             self.journal.intend(intent)
-        except OSError as exc:  # no durable intent, no call
+        except (OSError, FacesyncError) as exc:  # no durable intent, no call
             raise CheckpointFailed(exc) from exc
         try:
             yield
         except ApiError as exc:
             if not may_have_happened(exc):
                 self._resolve(intent)
+            else:
+                with self.mutex:
+                    self.blurred.add(alike)
             raise
         self._resolve(intent)
 
     def _resolve(self, intent: Intent) -> None:
         # An unresolved intent only proves what the lock already records.
-        with suppress(OSError):
+        with suppress(OSError, FacesyncError):
             self.journal.resolve(intent)  # type: ignore[union-attr]
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -131,6 +148,13 @@ class Context:
         except ApiError as exc:
             if not is_not_found(exc):
                 raise
+
+
+def _alike(intent: Intent) -> tuple[str | None, ...]:
+    """What an answer-less create's result is told apart by: two creates that agree
+    on it could each have made the same object (facesync.state.journal.face_images)."""
+    subject = intent.person_id if intent.op == ADD_FACE else intent.name_digest
+    return (intent.op, intent.group, intent.kind, subject, intent.user_data_digest)
 
 
 def run_change(change: Change, ctx: Context) -> Outcome:
@@ -193,7 +217,7 @@ def _create_person(change: Change, ctx: Context) -> Outcome:
         name_digest=text_digest(spec.name), user_data_digest=user_data_digest(spec.user_data),
         preexisting=frozenset(spec.preexisting),
     )
-    with ctx.intent(intent):
+    with ctx.intent(intent, str(change.address)):
         person_id = ctx.call(
             api.create_person, spec.kind, spec.group_id, spec.name, spec.user_data
         )
@@ -241,7 +265,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
         sha256=spec.sha256, user_data_digest=user_data_digest(spec.user_data),
         preexisting=frozenset(spec.preexisting),
     )
-    with ctx.intent(intent):
+    with ctx.intent(intent, str(change.address)):
         face_id = ctx.call(
             api.add_face,
             spec.kind,
@@ -292,11 +316,25 @@ def read_image(change: Change) -> bytes:
             "restore the file or plan again"
         ) from None
     if bytes_key(image) != image_key(spec.sha256):
+        _forget_cached_hash(path, spec.path)  # so that planning again reads the new bytes
         raise PlanError(
             f"{change.address}: {spec.path} changed since the plan was made; "
             "run facesync plan again"
         )
     return image
+
+
+def _forget_cached_hash(abs_path: Path, rel_path: str) -> None:
+    """Drop the photo's hash cache entry (best effort): on a file system whose
+    ctime does not move on a write, its stat alone would keep the old hash."""
+    parts = Path(rel_path).parts
+    if ".." in parts or Path(rel_path).is_absolute():
+        return  # outside the manifest's folder (--allow-outside): not cached by path
+    folder = abs_path
+    for _ in parts:
+        folder = folder.parent
+    with suppress(OSError):
+        forget_entries(folder, [rel_path])
 
 
 def _person_id(change: Change, spec: FaceSpec, ctx: Context) -> str:

@@ -77,9 +77,11 @@ class LockFileWriter:
 
     def checkpoint(self, change: Change, result: CallResult) -> None:
         with self._mutex:
-            self._log.append(_entry(change, result))
+            # Recorded first: a result that does not fit the lock (a stale plan) is
+            # refused before it reaches the log, which every later read replays.
             record_into(self._working, change, result)
             self._dirty = True
+            self._log.append(_entry(change, result))
             due = self._clock() - self._last_fold >= self._fold_seconds
         if due and self._folding.acquire(blocking=False):
             try:
@@ -95,6 +97,11 @@ class LockFileWriter:
                     return
                 self._working = WorkingLock(state)
                 self._dirty = True
+            self._fold()
+
+    def write_now(self) -> None:
+        """Write the lock file although nothing changed (a lock --rebind moved)."""
+        with self._folding:
             self._fold()
 
     def close(self) -> None:

@@ -60,6 +60,7 @@ def converge(
     fruitless = 0
     while True:
         writer.replace_state(begin(writer.state, plan))
+        _narrow(journal, plan)
         report = run(plan)
         writer.replace_state(finish(writer.state, plan))
         _add(total, report, plan)
@@ -95,12 +96,21 @@ def converge(
         announce(f"Pass {total.passes}", plan)
         if not plan.has_changes:
             writer.replace_state(finish(writer.state, plan))
+            _narrow(journal, plan)
             total.adopted += len(plan.adoptions)
             break
     _sort(total)
     if total.ok and journal is not None and clear_journal:
         journal.clear()  # every object an intent was about is in the lock now
     return total
+
+
+def _narrow(journal: Journal | None, plan: Plan) -> None:
+    """What this plan's refresh proved of the pending intents (all of their calls
+    ended before it): each may have made only what it saw (facesync.state.journal).
+    Written once the adoptions are recorded and before any call of the plan."""
+    if journal is not None and plan.judged:
+        journal.narrow(dict(plan.judged))
 
 
 def _add(total: ApplyReport, report: ApplyReport, plan: Plan) -> None:

@@ -9,10 +9,17 @@ from facesync.backends.service_errors import is_access_refused, is_busy, may_hav
 from facesync.errors import ApiUnreachableError, FacesyncError
 
 
+class Deferred(FacesyncError):
+    """A create not sent in this pass: one like it (same person, same userData) lost
+    its answer, and two answer-less creates alike could not be told apart later."""
+
+
 def worth_another_pass(exc: FacesyncError) -> bool:
-    """A lost answer, a server error or a busy group: reading the server and
-    planning again can finish the job. A refusal (400, 401, 403, 404 ...) or a
-    dead endpoint cannot, and is reported as it is."""
+    """A lost answer, a server error, a busy group or a deferred create: reading the
+    server and planning again can finish the job. A refusal (400, 401, 403, 404 ...)
+    or a dead endpoint cannot, and is reported as it is."""
+    if isinstance(exc, Deferred):
+        return True
     if isinstance(exc, ApiUnreachableError):
         return exc.ambiguous
     return may_have_happened(exc) or is_busy(exc)

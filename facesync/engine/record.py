@@ -221,7 +221,7 @@ def _adopt(lock: WorkingLock, update: LockUpdate) -> None:
     adopted = update.payload
     group = lock.group(adopted.group_id)
     if isinstance(adopted, AdoptGroup):
-        if group is None:
+        if group is None or group.kind != adopted.kind:  # new, or the new kind's group
             lock.put_group(LockedGroup(
                 group_id=adopted.group_id, kind=adopted.kind,
                 recognition_model=adopted.recognition_model, name_digest=adopted.name_digest,

@@ -21,7 +21,7 @@ from facesync.bulk import building
 from facesync.errors import ApiError
 from facesync.limits import SERVICE_DEFAULT_RECOGNITION_MODEL
 from facesync.manifest.model import LARGE_PERSON_GROUP, PERSON_GROUP, Manifest
-from facesync.state.journal import Intent, claimed_person_key
+from facesync.state.journal import Intent, claimed_person_key, intends_group
 from facesync.state.model import LockState, ObservedGroup, ObservedPerson, ObservedState
 
 KINDS = (LARGE_PERSON_GROUP, PERSON_GROUP)
@@ -32,13 +32,17 @@ def refresh(
 ) -> ObservedState:
     """The observed state of every group in the lock or the manifest; `intents`
     (the journal's pending ones) name more persons whose faces to read."""
-    kinds: dict[str, str] = {g.group_id: g.kind for g in manifest.groups}
+    wanted: dict[str, str] = {g.group_id: g.kind for g in manifest.groups}
     # The lock's kind wins: it names the group that exists (a kind change in the
     # manifest is a replacement the diff plans from what is observed here).
-    kinds.update({g.group_id: g.kind for g in lock.groups})
+    kinds = {**wanted, **{g.group_id: g.kind for g in lock.groups}}
     groups = []
     for group_id, kind in sorted(kinds.items()):
         observed = refresh_group(backend, kind, group_id)
+        new_kind = wanted.get(group_id, kind)
+        if observed is None and new_kind != kind and intends_group(new_kind, group_id, intents):
+            # a kind change killed after its create: the journal claims the new group
+            observed = refresh_group(backend, new_kind, group_id)
         if observed is not None:
             groups.append(observed)
     managed = {(g.kind, g.group_id) for g in lock.groups}

@@ -24,7 +24,7 @@ from facesync.engine.checkpoint import LockFileWriter, recover
 from facesync.engine.converge import converge
 from facesync.engine.events import ChangeEvents, total_calls
 from facesync.engine.executor import ApplyReport, execute
-from facesync.engine.planning import plan_with_journal
+from facesync.engine.planning import moved_lock, plan_with_journal
 from facesync.engine.record import finish
 from facesync.manifest.model import Manifest
 from facesync.plan.danger import with_danger_warnings
@@ -67,20 +67,25 @@ class SyncRequest:
     wait: bool = True
     saved: Plan | None = None  # a plan saved by `plan -o`: approved already
     rebind: bool = False
+    take_over: Sequence[str] = ()  # --adopt-group: groups to take over (facesync.plan.diff)
 
 
 def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
     """Run one sync; None when the plan had nothing to change."""
     r = request
-    targets = list(r.targets)
+    # A saved plan made with --target judges only its targets, as `apply --target` does.
+    targets = list(r.targets) or (list(r.saved.targets) if r.saved is not None else [])
     with hold_run_lock(r.lock_path, r.command):
-        lock = read_lock(r.lock_path, r.conn.identity, rebind=r.rebind)
+        recorded = read_lock(r.lock_path, "" if r.rebind else r.conn.identity, rebind=r.rebind)
         if r.saved is not None:  # checked before any server call
             check_fresh(
-                r.saved, manifest_digest=r.manifest.digest, lock_serial=lock.serial,
+                r.saved, manifest_digest=r.manifest.digest, lock_serial=recorded.serial,
                 endpoint=r.conn.identity,
             )
-        lock = recover(r.lock_path, lock, warn=ui.warn)  # what a killed apply logged
+        # What a killed apply logged, folded into the lock file as it was written (a
+        # refused --rebind leaves it for its old endpoint); then moved if asked.
+        recorded = recover(r.lock_path, recorded, warn=ui.warn)
+        lock, rebound = moved_lock(recorded, r.conn.identity, r.rebind)
         check_targets(targets, r.manifest, lock)
         journal = Journal.for_lock(r.lock_path, warn=ui.warn)
         with open_backend(
@@ -90,18 +95,26 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
             if r.saved is not None:
                 plan = r.saved
             else:
-                plan, reads = plan_with_journal(backend, r.manifest, lock, journal, targets)
+                plan, reads = plan_with_journal(
+                    backend, r.manifest, lock, journal, targets, take_over=r.take_over,
+                    rebound=rebound,
+                )
                 plan = with_danger_warnings(plan, lock)
             ui.show_plan(plan)
             with LockFileWriter(r.lock_path, lock, warn=ui.warn) as writer:
                 if not plan.has_changes:
                     writer.replace_state(finish(writer.state, plan))
+                    if rebound:
+                        writer.write_now()  # the move is recorded: --rebind is not needed again
                     if not targets:
                         journal.clear()  # nothing pending is left unjudged
+                    else:
+                        journal.narrow(dict(plan.judged))
                     return None
                 if r.saved is None:  # a saved plan counts as approved, as in Terraform
                     ui.approve(plan, lock)
-                return _reconcile(plan, backend, writer, r, journal, ui, first_reads=reads)
+                return _reconcile(plan, backend, writer, r, journal, ui, targets=targets,
+                                  first_reads=reads)
 
 
 def _reconcile(
@@ -112,6 +125,7 @@ def _reconcile(
     journal: Journal,
     ui: SyncUI,
     *,
+    targets: list[Address],
     first_reads: int,
 ) -> ApplyReport:
     """Run the plan, then extra passes while lost answers need reconciling. With
@@ -126,6 +140,7 @@ def _reconcile(
 
     return converge(
         plan, backend, manifest=r.manifest, writer=writer, journal=journal,
-        targets=list(r.targets), run=run, announce=ui.announce, first_reads=first_reads,
-        clear_journal=not r.targets,
+        targets=targets, run=run, announce=ui.announce, first_reads=first_reads,
+        clear_journal=not targets,
     )
+

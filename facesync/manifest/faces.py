@@ -52,9 +52,10 @@ class Located:
     file: str | None = None  # another file than the manifest (a personsFrom.details CSV)
 
 
-# A glob, an absolute path, a `.`/`..` part or a path to normalise: the entry
-# takes ImagePaths.expand's work.
-_NEEDS_EXPANSION = re.compile(r"[*?\[]|^[/.]|/\.|//|/$")
+# A glob, an absolute path, a `.`/`..` part, a path to normalise or a NUL byte
+# (which no file name can hold): the entry takes ImagePaths.expand's work, and
+# its checks.
+_NEEDS_EXPANSION = re.compile(r"[*?\[\x00]|^[/.]|/\.|//|/$")
 
 
 class _Unusable(Exception):

@@ -35,7 +35,14 @@ def scan_person_folders(paths: ImagePaths, written: str) -> tuple[list[PersonFol
     """The person folders under `written` (sorted by key) and what is wrong with
     the others. Raises PathProblem when the folder itself cannot be used."""
     top, real_top = paths.folder_of(written)
-    entries = _listing(real_top, top or ".")
+    try:
+        entries = _listing(real_top, top or ".")
+    except PathProblem:
+        twin = paths.twin_dir(top)  # written NFC, NFD on disk (macOS): the cold path only
+        if twin is None:
+            raise
+        real_top = twin
+        entries = _listing(real_top, top)
     persons: list[PersonFolder] = []
     problems: list[str] = []
     for entry in entries:

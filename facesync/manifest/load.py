@@ -52,7 +52,7 @@ def _load(path: Path, raw: bytes, *, allow_outside: bool, use_cache: bool) -> Ma
     if doc.fatal:
         raise ManifestError(_diagnostics(path, problems))
     problems += [
-        Located(p.path, doc.line_of(p.line_path), p.message) for p in schema_problems(doc.data)
+        Located(p.path, doc.line_of(p.line_path), p.message) for p in schema_problems(doc.data, raw)
     ]
     cache = HashCache(path.parent, enabled=use_cache)
     checker = FaceChecker(ImagePaths(path.parent, allow_outside=allow_outside), cache)

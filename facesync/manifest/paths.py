@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import stat
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -102,15 +103,28 @@ class ImagePaths:
         rel = posixpath.normpath(head) if head else ""
         match = _pattern(tail)
         hidden_too = tail.startswith(".")  # as glob: * does not match a leading dot
+        folder = "" if rel == "." else rel
         try:
-            with os.scandir(self._real_dir("" if rel == "." else rel)) as entries:
-                names = sorted(
-                    e.name for e in entries
-                    if match(e.name) and (hidden_too or e.name[0] != ".") and e.is_file()
-                )
+            names = self._matching_names(self._real_dir(folder), match, hidden_too)
+        except FileNotFoundError:
+            twin = self.unicode_twin(folder)  # the cold path only
+            try:
+                names = self._matching_names(twin, match, hidden_too) if twin else []
+            except OSError:
+                return []
         except OSError:
             return []
         return [f"{head}/{name}" for name in names] if head else names
+
+    @staticmethod
+    def _matching_names(
+        real: str, match: Callable[[str], re.Match[str] | None], hidden_too: bool
+    ) -> list[str]:
+        with os.scandir(real) as entries:
+            return sorted(
+                e.name for e in entries
+                if match(e.name) and (hidden_too or e.name[0] != ".") and e.is_file()
+            )
 
     def folder_of(self, written: str) -> tuple[str, str]:
         """A folder named in the manifest: (its normalised path, '' for the
@@ -148,6 +162,9 @@ class ImagePaths:
         raise PathProblem(message)
 
     def _check_lexically(self, written: str) -> None:
+        problem = unusable_name_problem(written)
+        if problem:
+            raise PathProblem(problem)
         if self.allow_outside:
             return
         if posixpath.isabs(written):
@@ -173,6 +190,10 @@ class ImagePaths:
             found = os.lstat(candidate)
         except OSError:
             found = None  # the face check says what is wrong with it
+            twin = self.unicode_twin(path)  # the cold path only
+            if twin is not None:
+                candidate, found = twin, _lstat_or_none(twin)
+                self._check_inside(path, os.path.realpath(os.path.dirname(twin)))
         if found is not None and stat.S_ISLNK(found.st_mode):
             real, found = os.path.realpath(candidate), None
             self._check_inside(path, real)
@@ -183,12 +204,73 @@ class ImagePaths:
                 self._inside_dirs.add(prefix)
         return ImageFile(path, real, found)
 
+    def unicode_twin(self, path: str) -> str | None:
+        """Where `path` is on disk when its name is written in another Unicode
+        normalisation (macOS writes file names in NFD, editors write NFC): each
+        part is taken as written when it exists, else the one entry of its folder
+        that is equal under NFC. None when there is no such path (or two).
+        Only called once the exact name was not found."""
+        if path.isascii():
+            return None
+        current = "/" if posixpath.isabs(path) else self.real_folder
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            exact = os.path.join(current, part)
+            if part == ".." or os.path.lexists(exact):
+                current = exact
+                continue
+            twin = _nfc_twin(current, part)
+            if twin is None:
+                return None
+            current = os.path.join(current, twin)
+        return current
+
+    def twin_dir(self, rel: str) -> str | None:
+        """The real path of the folder `rel` names in another Unicode normalisation
+        (unicode_twin), or None; raises PathProblem when it is outside the folder."""
+        twin = self.unicode_twin(rel)
+        if twin is None:
+            return None
+        real = os.path.realpath(twin)
+        self._check_inside(rel, real)
+        return real
+
     def _check_inside(self, path: str, real: str) -> None:
         if not self.allow_outside and not _inside(real, self.real_folder):
             raise PathProblem(
                 f"'{path}' is a symlink to {real}, outside the manifest's folder: copy the image "
                 f"into the folder {_OUTSIDE_HINT}"
             )
+
+
+def unusable_name_problem(written: str) -> str | None:
+    """Why no file can have the name `written` (a NUL byte, from a YAML "\\0"
+    escape), or None; the system calls would raise ValueError."""
+    if "\0" in written:
+        return (
+            f"'{written}' holds a NUL byte, which no file name can hold: "
+            "remove it from the path"
+        )
+    return None
+
+
+def _nfc_twin(folder: str, name: str) -> str | None:
+    """The one entry of `folder` whose name equals `name` under NFC, or None."""
+    wanted = unicodedata.normalize("NFC", name)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    twins = [n for n in names if unicodedata.normalize("NFC", n) == wanted]
+    return twins[0] if len(twins) == 1 else None
+
+
+def _lstat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 @functools.cache

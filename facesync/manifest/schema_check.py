@@ -1,6 +1,11 @@
 """Validation against schemas/manifest.schema.json, the one source of the
 format's rules, with jsonschema's errors turned into sentences that say what
-to fix."""
+to fix.
+
+One reading differs from JSON Schema's: `maxLength` counts UTF-16 code units,
+as the service does (facesync.text_rules), not code points, so a name of 100
+emoji (200 units) is refused here and not half-way through an apply.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from facesync.schemas_dir import compiled_check, inline_refs, inlined_schema, load_schema
+from facesync.text_rules import may_hold_astral, too_long, utf16_len
 
 from .yaml_source import DocPath
 
@@ -53,16 +59,21 @@ def manifest_validator() -> Draft202012Validator:
     from jsonschema import Draft202012Validator  # slow to import: only to explain problems
 
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(inlined_schema(SCHEMA_NAME))
+    return _utf16_validator()(inlined_schema(SCHEMA_NAME))
 
 
-def schema_problems(data: Any) -> list[SchemaProblem]:
+def schema_problems(data: Any, source: bytes | None = None) -> list[SchemaProblem]:
     """Every way `data` breaks the schema, once each, in document order of discovery.
 
     A compiled check answers for a valid manifest (jsonschema takes seconds on
-    100,000 persons); jsonschema then finds and explains what is wrong.
+    100,000 persons); jsonschema then finds and explains what is wrong. The
+    compiled check counts code points: when `source` (the bytes `data` was read
+    from; None when unknown) may hold a character beyond U+FFFF, the texts long
+    enough to differ are counted again in UTF-16 units.
     """
-    if _fast_check("")(data):
+    if _fast_check("")(data) and (
+        (source is not None and not may_hold_astral(source)) or not _longer_in_utf16(data)
+    ):
         return []
     return _problems(manifest_validator(), data)
 
@@ -74,7 +85,7 @@ def details_columns() -> list[str]:
 
 def details_problems(rows: list[dict[str, Any]]) -> list[SchemaProblem]:
     """The problems of the rows of a details file (paths start with the row's index)."""
-    if _fast_check("personDetails")(rows):
+    if _fast_check("personDetails")(rows) and not _longer_in_utf16(rows):
         return []
     return _problems(_details_validator(), rows)
 
@@ -89,9 +100,52 @@ def _problems(validator: Draft202012Validator, data: Any) -> list[SchemaProblem]
 
 @cache
 def _details_validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
+    return _utf16_validator()(_rows_schema(inlined_schema(SCHEMA_NAME)))
 
-    return Draft202012Validator(_rows_schema(inlined_schema(SCHEMA_NAME)))
+
+@cache
+def _utf16_validator() -> type[Draft202012Validator]:
+    """Draft 2020-12 with `maxLength` in UTF-16 code units."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def max_length(validator: Any, limit: int, instance: Any, schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and too_long(instance, limit):
+            yield ValidationError(f"{instance!r} is too long")
+
+    return validators.extend(Draft202012Validator, {"maxLength": max_length})
+
+
+def _longer_in_utf16(data: Any) -> bool:
+    """True when some text of `data` is longer in UTF-16 units than in code points
+    and long enough for that to break the schema's smallest maxLength."""
+    shortest = _smallest_max_length()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if 2 * len(value) > shortest and utf16_len(value) > len(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+@cache
+def _smallest_max_length() -> int:
+    found: list[int] = []
+    stack: list[Any] = [load_schema(SCHEMA_NAME)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("maxLength"), int):
+                found.append(node["maxLength"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return min(found, default=0)
 
 
 def _rows_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -152,8 +206,11 @@ def _value_message(error: ValidationError, path: DocPath) -> str:
             allowed = ", ".join(map(str, limit))
             return f"'{value}' is not a valid {path[-1]}: use one of {allowed}"
         case "maxLength":
-            size = len(value)
-            return f"{label} is {size:,} characters long, above the limit of {limit:,}: shorten it"
+            size = utf16_len(value)
+            length = f"{size:,} characters long" if size == len(value) else (
+                f"{size:,} UTF-16 units long (the Face API counts an emoji as 2)"
+            )
+            return f"{label} is {length}, above the limit of {limit:,}: shorten it"
         case "minLength":
             return f"{label} is empty: write at least one character"
         case "minItems" | "maxItems" if path and path[-1] == "targetFace":

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from facesync.digest import text_digest
 from facesync.errors import PlanError
 from facesync.manifest.model import DesiredGroup, Manifest
-from facesync.plan.adopt import adopt_group, adopt_members
+from facesync.plan.adopt import adopt_group, adopt_members, check_rebound
 from facesync.plan.diff_members import (
     DRIFT,
     GONE,
@@ -34,6 +34,7 @@ from facesync.plan.model import (
     Address,
     Change,
     LockAction,
+    LockUpdate,
     Plan,
     ResourceType,
     Unmanaged,
@@ -55,18 +56,28 @@ def diff(
     *,
     target: Address | Sequence[Address] | None = None,
     intents: Sequence[Intent] = (),
+    take_over: Sequence[str] = (),
+    rebound: bool = False,
 ) -> Plan:
     """Every change that makes the server match the manifest, sorted for display.
-    `intents`: the journal's pending intents (what adoption may take for ours)."""
+    `intents`: the journal's pending intents (what adoption may take for ours).
+    `take_over`: group ids the user lets the plan take over (--adopt-group) although
+    nothing proves they are facesync's. `rebound`: the lock was just moved to this
+    endpoint (--rebind), so a group it records proves nothing by its id alone."""
     targets = _as_targets(target)
     check_targets(targets, manifest, lock)
+    check_take_over(take_over, manifest, lock)
     out = Collector(observed)
     unmanaged_counts: dict[str, int] = {}
     group_ids = {g.group_id for g in manifest.groups} | {g.group_id for g in lock.groups}
     for group_id in sorted(group_ids):
         want, have = manifest.group(group_id), lock.group(group_id)
-        if want is not None and have is None:
-            have = adopt_group(out, want, intents)
+        forced = group_id in take_over
+        if want is not None and (have is None or have.kind != want.kind):
+            # a journal intent or --adopt-group; a kind change whose create lost its answer
+            have = adopt_group(out, want, intents, forced=forced) or have
+        elif rebound and have is not None:
+            check_rebound(out, have, intents, forced=forced)
         seen = observed.group(group_id) if observed is not None and have is not None else None
         if want is not None and have is not None and _stays(want, have, seen):
             have = adopt_members(out, want, have, seen, intents)  # type: ignore[arg-type]
@@ -82,7 +93,7 @@ def diff(
                if u.action is LockAction.ADOPT and _kept(u.address, targets)}
     changes += _trainings(changes, manifest, lock, observed, targets, adopted)
     changes.sort(key=_order)
-    updates = sorted((u for u in out.lock_updates if _kept(u.address, targets)),
+    updates = sorted((u for u in out.lock_updates if _kept_update(u, targets)),
                      key=lambda u: (u.address.sort_key, u.action.value))
     unmanaged = sorted(
         (u for u in out.unmanaged if _kept_unmanaged(u, targets)),
@@ -91,11 +102,12 @@ def diff(
     return Plan(
         changes=tuple(changes),
         unmanaged=tuple(unmanaged),
-        warnings=tuple(_warnings(changes, observed, unmanaged_counts)),
+        warnings=tuple(out.notes + _warnings(changes, observed, unmanaged_counts)),
         manifest_digest=manifest.digest,
         lock_serial=lock.serial,
         endpoint=lock.endpoint,
         lock_updates=tuple(updates),
+        targets=tuple(targets),
     )
 
 
@@ -146,7 +158,8 @@ def _refuse_unmanaged(out: Collector, want: DesiredGroup) -> None:
     ):
         raise PlanError(
             f"group '{want.group_id}' already exists on the server but this lock does not "
-            "manage it; pick another id or delete it"
+            f"manage it; pick another id, delete it, or take it over with --adopt-group "
+            f"{want.group_id}"
         )
 
 
@@ -291,8 +304,26 @@ def check_targets(targets: list[Address], manifest: Manifest, lock: LockState) -
             )
 
 
+def check_take_over(group_ids: Sequence[str], manifest: Manifest, lock: LockState) -> None:
+    """A mistyped --adopt-group would take over nothing and look like success."""
+    for group_id in group_ids:
+        if manifest.group(group_id) is None and lock.group(group_id) is None:
+            raise PlanError(
+                f"--adopt-group {group_id}: no group '{group_id}' in the manifest or the lock"
+            )
+
+
 def _kept(address: Address, targets: list[Address]) -> bool:
     return not targets or any(address.within(t) for t in targets)
+
+
+def _kept_update(update: LockUpdate, targets: list[Address]) -> bool:
+    """Inside the targets; and a group's adoption when a target lies in the group
+    (what a target holds is recorded under the group, as a group's create is kept)."""
+    if _kept(update.address, targets):
+        return True
+    return (update.action is LockAction.ADOPT and update.address.type is ResourceType.GROUP
+            and any(t.group == update.address.group for t in targets))
 
 
 def _kept_unmanaged(item: Unmanaged, targets: list[Address]) -> bool:

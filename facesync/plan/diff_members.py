@@ -51,6 +51,10 @@ class Collector:
     # the plan deletes, and (kind, id) of groups adopted from the journal.
     claimed: set[str] = field(default_factory=set)
     adopted_groups: set[tuple[str, str]] = field(default_factory=set)
+    # Claimed objects deleted because which manifest object they are cannot be told:
+    # a create planned beside them must never take them for its own result.
+    doomed: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # warnings of adoption (take-overs)
 
     @property
     def refreshed(self) -> bool:
@@ -163,7 +167,7 @@ def _twins(out: Collector, locked: LockedGroup, seen: ObservedGroup | None,
     its journal intent must never take them for the answer-less create's result."""
     if seen is None:
         return []
-    known = {p.person_id for p in locked.persons} | out.claimed
+    known = {p.person_id for p in locked.persons} | (out.claimed - out.doomed)
     user_data = person_user_data(want.key, want.user_data)
     return [p.person_id for p in seen.persons if p.person_id not in known
             and p.name == want.name and same_text(p.user_data, user_data)]
@@ -280,7 +284,7 @@ def _face_twins(out: Collector, have: LockedPerson,
     userData (or unread), which its journal intent must never take for ours."""
     if seen is None:
         return lambda face: []
-    known = {f.persisted_face_id for f in have.faces} | out.claimed
+    known = {f.persisted_face_id for f in have.faces} | (out.claimed - out.doomed)
     unknown = [f for f in seen.persisted_face_ids if f not in known]
     if not unknown:
         return lambda face: []

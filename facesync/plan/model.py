@@ -228,6 +228,11 @@ class Plan:
     endpoint: str = ""
     # Lock-only updates (a renamed file with the same bytes, adoptions): no server call.
     lock_updates: tuple[LockUpdate, ...] = ()
+    # The --target addresses it was made for: an apply of it judges nothing outside.
+    targets: tuple[Address, ...] = ()
+    # Apply only, never saved: (intent id, ids of the unrecorded objects it may have
+    # made) for the journal's pending intents this plan's refresh judged.
+    judged: tuple[tuple[str, frozenset[str]], ...] = field(default=(), compare=False)
 
     @property
     def has_changes(self) -> bool:

@@ -10,6 +10,7 @@ moved, the plan no longer describes the difference.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,9 +34,12 @@ from facesync.plan.model import (
 )
 from facesync.plan.payloads import Forget, PayloadError, from_data, to_data
 from facesync.plan.render import FORMAT_VERSION, change_to_json, lock_update_to_json, plan_to_json
+from facesync.private_files import warn_if_loose
 from facesync.schemas_dir import json_path, load_schema
+from facesync.state.lock_checks import saved_ids_problem
 
 P = TypeVar("P")
+TARGETS = "targets"  # of a saved plan only: the --target addresses, as typed
 
 
 def change_doc(change: Change) -> dict[str, Any]:
@@ -58,12 +62,15 @@ def change_from_doc(doc: object) -> Change:
 
 def plan_file_doc(plan: Plan) -> dict[str, Any]:
     """The saved form: the JSON plan with every change's and lock update's payload
-    as its `data`."""
+    as its `data`, and the --target addresses it was made for, if any (an apply of
+    a targeted plan judges nothing outside them: it keeps the journal's other intents)."""
     doc = plan_to_json(plan)
     doc["changes"] = [change_doc(c) for c in plan.changes]
     doc["lock_only"] = [
         {**lock_update_to_json(u), "data": to_data(u.payload)} for u in plan.lock_updates
     ]
+    if plan.targets:
+        doc[TARGETS] = [str(t) for t in plan.targets]
     return doc
 
 
@@ -91,6 +98,8 @@ def load_plan(path: Path) -> Plan:
             f"the plan file {path} has format version {doc.get('format_version')!r}; "
             f"this facesync reads version {FORMAT_VERSION}: plan again"
         )
+    warn_if_loose(path)  # names and userData in clear, and absolute photo paths
+    targets = _targets(doc, path)
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         where = json_path(errors[0].absolute_path, top="top level")
@@ -104,12 +113,32 @@ def load_plan(path: Path) -> Plan:
             "save a plan with `facesync plan -o FILE`"
         )
     try:
-        return _plan_from_doc(doc)
+        return replace(_plan_from_doc(doc), targets=targets)
     except _Invalid as exc:
         raise PlanError(
             f"the plan file {path} is not a facesync plan ({exc}); "
             "save it again with `facesync plan -o`"
         ) from None
+
+
+def _targets(doc: object, path: Path) -> tuple[Address, ...]:
+    """The saved plan's --target addresses (none: it was made for everything)."""
+    if not isinstance(doc, dict) or TARGETS not in doc:
+        return ()
+    given = doc[TARGETS]
+    if not isinstance(given, list) or not given or not all(
+        isinstance(t, str) and _is_target(t) for t in given
+    ):
+        raise PlanError(
+            f"the plan file {path} is not a facesync plan (targets: expected a list of "
+            "GROUP or GROUP/PERSON addresses); save it again with `facesync plan -o`"
+        )
+    return tuple(Address.parse_target(t) for t in given)
+
+
+def _is_target(text: str) -> bool:
+    group, _, person = text.partition("/")
+    return bool(group) and "/" not in person and text == str(Address.parse_target(text))
 
 
 class _Invalid(Exception):
@@ -171,11 +200,15 @@ def _same_type(item: dict[str, Any], address: Address, where: list[str | int]) -
 
 def _payload(kind: type[P], data: object, where: list[str | int]) -> P:
     try:
-        return from_data(kind, data)
+        payload = from_data(kind, data)
     except PayloadError as exc:
         at = [*where, "data"] + ([exc.field if exc.field.isprintable() else repr(exc.field)]
                                  if exc.field else [])
         raise _Invalid(at, exc.problem) from None
+    bad = saved_ids_problem(data)  # type: ignore[arg-type]  # a dict once from_data took it
+    if bad is not None:  # a saved plan is untrusted input, as the lock is
+        raise _Invalid([*where, "data", bad[0]], bad[1])
+    return payload
 
 
 def check_fresh(plan: Plan, *, manifest_digest: str, lock_serial: int, endpoint: str) -> None:

@@ -273,10 +273,11 @@ def _hex_digest(text: str) -> str:
 
 def first_error(doc: Any) -> str | None:
     """`where: what` of the first problem of a format 2 document, or None when valid.
-    A compiled validator answers for a valid lock; jsonschema then finds where."""
+    A compiled validator answers for a valid lock; jsonschema then finds where (and
+    should the two ever disagree, the lock is refused rather than trusted)."""
     if _fast_check("")(doc):
         return None
-    return _first(_validator(), doc)
+    return _first(_validator(), doc) or "the top level: not valid under the lock schema"
 
 
 def first_v1_error(doc: Any) -> str | None:

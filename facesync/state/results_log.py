@@ -27,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from facesync.workspace import ensure_local_dir, results_log_path, results_log_segments
+from facesync.state.journal import append_durably, open_log
+from facesync.workspace import results_log_path, results_log_segments
 
 
 class ResultsLog:
@@ -38,20 +39,18 @@ class ResultsLog:
         self.lock_path = lock_path
         self.base = base_serial
         self._fd: int | None = None
+        self._path = results_log_path(lock_path, base_serial)
         self.lines = 0  # lines appended to the current segment
 
     def append(self, doc: dict[str, Any]) -> None:
-        """Write one document and fsync it; on return it survives a kill."""
+        """Write one document and fsync it; on return it survives a kill. A write
+        that fails (a full disk) is a FacesyncError naming the file, and the
+        segment is left as it was (facesync.state.journal.append_durably)."""
         data = (json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
         if self._fd is None:
-            ensure_local_dir(self.lock_path.parent)
-            path = results_log_path(self.lock_path, self.base)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        view = memoryview(data)
-        while view:  # a short write (a nearly full disk) must not pass for a whole line
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+            self._path = results_log_path(self.lock_path, self.base)
+            self._fd = open_log(self._path, "results")  # private (0o600)
+        append_durably(self._fd, data, self._path, "results")
         self.lines += 1
 
     def rotate(self, new_base: int) -> int:

@@ -12,6 +12,9 @@ lock file, and the lock file is replaced atomically, so they read a whole
 lock even while an apply runs. A plan saved meanwhile (`plan -o`) records the
 lock's serial and is refused by `apply PLAN` once that apply has moved it.
 
+The run lock belongs to the real lock file: a lock reached through a symlink
+and through its target share one (facesync.workspace.real_lock_path).
+
 The OS lock file itself is never deleted while anyone could hold it: a
 process waiting on the old inode and a newcomer creating a new one would
 both "hold" the lock. Only `force-unlock`, breaking a lock whose holder is
@@ -33,7 +36,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from facesync.atomic import write_atomically
-from facesync.errors import LockFileError, LockHeldError
+from facesync.errors import LockFileError, LockHeldError, os_error_line
+from facesync.private_files import PRIVATE_FILE_MODE
 from facesync.workspace import ensure_local_dir, run_lock_paths
 
 # How long a second run waits for a holder that has just taken the lock to
@@ -84,10 +88,7 @@ def hold_run_lock(lock_path: Path, command: str) -> Iterator[Holder]:
         try:
             _write_note(note, me)
         except OSError as exc:
-            raise LockFileError(
-                f"cannot write the run lock note {note}: {exc.strerror or exc}; "
-                "make the lock file's folder writable"
-            ) from None
+            raise LockFileError(f"cannot write the run lock's note: {os_error_line(exc)}") from None
         yield me
     finally:
         if read_holder(note) == me:  # after a force-unlock the note may be another's
@@ -98,16 +99,15 @@ def hold_run_lock(lock_path: Path, command: str) -> Iterator[Holder]:
 def _take(lock_path: Path, os_lock_path: Path, note: Path) -> FileLock:
     try:
         ensure_local_dir(os_lock_path.parent.parent)
-        os_lock = FileLock(str(os_lock_path), timeout=0)
+        os_lock = FileLock(str(os_lock_path), timeout=0, mode=PRIVATE_FILE_MODE)
         os_lock.acquire()
         return os_lock
     except Timeout:
         holder = _wait_for_note(note)
     except OSError as exc:
-        raise LockFileError(
-            f"cannot create the run lock {os_lock_path}: {exc.strerror or exc}; "
-            "make the lock file's folder writable"
-        ) from None
+        if exc.filename is None:
+            exc = OSError(exc.errno, exc.strerror, str(os_lock_path))
+        raise LockFileError(f"cannot create the run lock: {os_error_line(exc)}") from None
     who = str(holder) if holder is not None else "another facesync process"
     raise LockHeldError(
         f"{lock_path} is in use by {who}; wait for it to finish, "
@@ -140,7 +140,7 @@ def force_unlock(lock_path: Path) -> Unlocked:
     if not os_lock_path.exists():
         note.unlink(missing_ok=True)
         return Unlocked("stale" if holder else "free", holder)
-    probe = FileLock(str(os_lock_path), timeout=0)
+    probe = FileLock(str(os_lock_path), timeout=0, mode=PRIVATE_FILE_MODE)
     try:
         probe.acquire()
     except Timeout:
@@ -178,7 +178,8 @@ def read_holder(note: Path) -> Holder | None:
 
 def _write_note(note: Path, holder: Holder) -> None:
     """Atomically, so a second run never reads half a note."""
-    write_atomically(note, (json.dumps(asdict(holder), sort_keys=True) + "\n").encode("utf-8"))
+    text = json.dumps(asdict(holder), sort_keys=True) + "\n"
+    write_atomically(note, text.encode("utf-8"), keep_mode=False)
 
 
 def process_alive(pid: int) -> bool:

@@ -6,10 +6,14 @@ for it."""
 from __future__ import annotations
 
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from facesync.emulator.server import EmulatorConfig, RunningEmulator, start_emulator
 
@@ -103,3 +107,109 @@ def test_the_key_appears_in_no_output_file_or_cache(
     for folder in (root, home, tmp):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             assert _leaks(path.read_bytes()) == [], f"{path} holds the key"
+
+
+# --- keys that are no header value (issue 9) ----------------------------------------
+
+PAIR = f"{SECRET}\n{WRONG}"  # both Azure keys pasted at once
+BAD_KEYS = {
+    "two keys in FACESYNC_KEY": ({"FACESYNC_KEY": PAIR}, None),
+    "a smart quote in FACESYNC_KEY": ({"FACESYNC_KEY": f"{SECRET[:12]}\u2019{SECRET[12:]}"}, None),
+    "a space between two keys": ({"FACESYNC_KEY": f"{SECRET} {WRONG}"}, None),
+    "two keys in the key file": ({}, PAIR + "\n"),
+    "a non-Latin-1 key file": ({}, SECRET[:12] + "\u2019" + SECRET[12:] + "\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_KEYS))
+def test_a_malformed_key_is_refused_by_name_and_never_shown(
+    tmp_path: Path, keyed_emulator: RunningEmulator, case: str
+) -> None:
+    env, key_text = BAD_KEYS[case]
+    root = tmp_path / "project"
+    root.mkdir()
+    project = Project(root, {**_base_env(), "FACESYNC_ENDPOINT": keyed_emulator.url, **env},
+                      Server(keyed_emulator))
+    project.write_manifest({})
+    args: tuple[str, ...] = ()
+    if key_text is not None:
+        (tmp_path / "face.key").write_text(key_text, encoding="utf-8")
+        args = ("--key-file", str(tmp_path / "face.key"))
+    for debug in ((), ("--debug",)):
+        result = project.cli(*debug, *args, "plan")
+        assert result.code == 1
+        assert "is not a valid key" in result.err, result.err
+        assert _leaks((result.out + result.err).encode()) == [], result.err
+        assert _pieces_shown(result.out + result.err) == []
+        if not debug:
+            assert len(result.err.strip().splitlines()) == 1, result.err
+    assert not project.lock.exists()
+
+
+def _pieces_shown(text: str) -> list[str]:
+    """Any 8 characters in a row of either key (a mangled key shows in pieces)."""
+    pieces = {key[i : i + 8] for key in (SECRET, WRONG) for i in range(len(key) - 7)}
+    return sorted(piece for piece in pieces if piece in text)
+
+
+# --- `serve` takes its key from FACESYNC_KEY or --key-file, never only from a flag -------
+
+
+def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[str, str]:
+    """Start `facesync serve`, read its start line, check which key it wants,
+    stop it; return its stdout and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facesync", "serve", "--port", "0", "--workers", "0",
+         "--data", str(tmp_path / "serve-data"), *args],
+        env={**_base_env(), **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert " on http://127.0.0.1:" in line, line
+        url = line.split(" on ", 1)[1].split("/face/", 1)[0]
+        asked = [
+            requests.get(f"{url}/face/v1.0/persongroups", timeout=30,
+                         headers={"Ocp-Apim-Subscription-Key": key}).status_code
+            for key in (SECRET, WRONG)
+        ]  # fmt: skip
+        assert asked == [200, 401]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    return line + out, err
+
+
+def test_serve_reads_its_key_from_the_environment_or_a_key_file_and_never_prints_it(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "serve.key"
+    key_file.write_text(SECRET + "\n")
+    for env, args in (({"FACESYNC_KEY": SECRET}, ()), ({}, ("--key-file", str(key_file)))):
+        out, err = _serve(tmp_path, env, *args)
+        assert _leaks((out + err).encode()) == [], out + err
+        assert "Traceback" not in err
+
+
+def test_serve_refuses_a_malformed_key_by_name_before_it_listens(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "facesync", "serve", "--port", "0", "--data", str(tmp_path)],
+        env={**_base_env(), "FACESYNC_KEY": PAIR}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "FACESYNC_KEY is not a valid key" in result.stderr, result.stderr
+    assert _leaks((result.stdout + result.stderr).encode()) == []
+
+
+def test_serve_help_names_every_key_source_and_warns_about_the_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "facesync", "serve", "--help"],
+        env=_base_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 0
+    for words in ("FACESYNC_KEY", "--key-file", "process list", "else FACESYNC_KEY"):
+        assert words in text, text

@@ -93,6 +93,9 @@ class GalleryPerson:
     name: str
     user_data: str | None
     faces: tuple[GalleryFace, ...]
+    # One userData for every photo, given by one long-form glob entry: no photo can
+    # carry facesync's marker, and the journal's intents alone cannot tell them apart.
+    shared: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Gallery:
     group_id: str
     name: str
     persons: tuple[GalleryPerson, ...]
+    kind: str = "personGroup"
 
     @property
     def face_count(self) -> int:
@@ -109,7 +113,8 @@ class Gallery:
         return ExpectedGroup(
             self.group_id,
             self.name,
-            tuple(
+            kind=self.kind,
+            persons=tuple(
                 ExpectedPerson(
                     p.key,
                     p.name,
@@ -121,12 +126,16 @@ class Gallery:
         )
 
 
+SHARED_ODDS = 0.3  # persons whose photos share one userData (a long-form glob entry)
+
+
 def random_gallery(
     rng: random.Random, pool: Pool, group_id: str, persons: tuple[int, int] = (3, 6),
     faces: tuple[int, int] = (1, 3), user_data_odds: float = 0.25,
 ) -> Gallery:  # fmt: skip
     """One group of distinct people; some persons and faces carry the manifest's own
-    userData (so facesync cannot mark them), most leave it free."""
+    userData (so facesync cannot mark them), most leave it free; the photos of some
+    persons share one userData."""
     chosen = rng.sample(sorted(pool), rng.randint(*persons))
     members = tuple(_new_person(rng, pool, i, faces, user_data_odds) for i in sorted(chosen))
     return Gallery(group_id, f"Trial {group_id}", members)
@@ -136,7 +145,7 @@ def _new_person(
     rng: random.Random, pool: Pool, identity: str, faces: tuple[int, int], user_data_odds: float
 ) -> GalleryPerson:
     photos = rng.sample(pool[identity], min(len(pool[identity]), rng.randint(*faces)))
-    return GalleryPerson(
+    person = GalleryPerson(
         key=identity,
         name=identity.replace("_", " ").title(),
         user_data=f"note {identity}" if rng.random() < user_data_odds else None,
@@ -145,6 +154,15 @@ def _new_person(
             for i, p in enumerate(photos)
         ),
     )
+    # Drawn apart from `rng`, so that adding this left every earlier seed's gallery as it was.
+    apart = random.Random(f"shared-{identity}-{''.join(p.sha256 for p in photos)}")
+    return sharing(person, f"shoot {identity}") if apart.random() < SHARED_ODDS else person
+
+
+def sharing(person: GalleryPerson, note: str) -> GalleryPerson:
+    """`person` with one userData for all its photos."""
+    faces = tuple(replace(f, user_data=note) for f in person.faces)
+    return replace(person, faces=faces, shared=note)
 
 
 def edited_gallery(rng: random.Random, pool: Pool, start: Gallery) -> Gallery:
@@ -160,7 +178,8 @@ def edited_gallery(rng: random.Random, pool: Pool, start: Gallery) -> Gallery:
             persons[key] = _new_person(rng, pool, key, (1, 3), 0.25)
         for key in sorted(set(persons) & {p.key for p in start.persons}):
             persons[key] = _edit_person(rng, pool, persons[key])
-        edited = Gallery(start.group_id, start.name, tuple(persons[k] for k in sorted(persons)))
+        edited = Gallery(start.group_id, start.name, tuple(persons[k] for k in sorted(persons)),
+                         start.kind)
         if writes_between(start, edited) > 0:
             return edited
     raise AssertionError("no edit with a write in 100 draws")
@@ -184,7 +203,9 @@ def _edit_person(rng: random.Random, pool: Pool, person: GalleryPerson) -> Galle
         faces.append(GalleryFace(rng.choice(spare), file=f"added-{len(faces)}.jpg"))
     elif roll < 0.6 and len(faces) > 1:
         del faces[rng.randrange(len(faces))]
-    if rng.random() < 0.15:
+    if person.shared is not None:  # an added photo shares it too; none has its own
+        faces = [replace(f, user_data=person.shared) for f in faces]
+    elif rng.random() < 0.15:
         index = rng.randrange(len(faces))
         note = None if faces[index].user_data else "edited shot"
         faces[index] = replace(faces[index], user_data=note)
@@ -192,7 +213,7 @@ def _edit_person(rng: random.Random, pool: Pool, person: GalleryPerson) -> Galle
     note = person.user_data
     if rng.random() < 0.2:
         note = None if note else f"edited {person.key}"
-    return GalleryPerson(person.key, name, note, tuple(faces))
+    return GalleryPerson(person.key, name, note, tuple(faces), person.shared)
 
 
 def writes_between(start: Gallery | None, final: Gallery) -> int:
@@ -200,6 +221,8 @@ def writes_between(start: Gallery | None, final: Gallery) -> int:
     (None: an empty server), counting one per change and one for training."""
     if start is None:
         return 2 + len(final.persons) + final.face_count  # group, persons, faces, train
+    if start.kind != final.kind:  # the group is replaced: deleted, then all created again
+        return 1 + writes_between(None, final)
     before = {p.key: p for p in start.persons}
     changes = 0
     for person in final.persons:
@@ -231,10 +254,15 @@ def write_project(root: Path, gallery: Gallery) -> None:
             entries.append(
                 path if face.user_data is None else {"path": path, "userData": face.user_data}
             )
+        if person.shared is not None:  # every photo of the folder, one userData
+            entries = [{"path": f"faces/{person.key}/*.jpg", "userData": person.shared}]
         entry: dict[str, object] = {"name": person.name, "faces": entries}
         if person.user_data is not None:
             entry["userData"] = person.user_data
         persons[person.key] = entry
-    doc = {"version": 1, "groups": {gallery.group_id: {"name": gallery.name, "persons": persons}}}
+    group: dict[str, object] = {"name": gallery.name, "persons": persons}
+    if gallery.kind != "personGroup":
+        group["kind"] = gallery.kind
+    doc = {"version": 1, "groups": {gallery.group_id: group}}
     root.mkdir(parents=True, exist_ok=True)
     (root / "facesync.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))

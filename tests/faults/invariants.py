@@ -9,6 +9,8 @@ Counting, per managed group:
 - duplicate: a second (third, ...) server object for one manifest person or one
   manifest face of a person; an object belongs to a manifest object by the
   lock's id, else by its facesync marker, else by the manifest's own userData.
+  An unrecorded object whose userData several manifest objects share (photos
+  given one userData by a glob) copies one of them: a duplicate, and an orphan.
 - lost id: a manifest object the server holds but the lock records no id for.
 - orphan: a server object the lock does not record, that carries a facesync
   marker or copies a manifest object, and that is not counted as lost (so an
@@ -192,11 +194,15 @@ def _check_persons(
     for pid, key in sorted(recorded.items()):
         if pid not in held:
             tally.problems.append(f"{gid}/{key}: the lock's personId {pid} is not on the server")
+    shared = {(p.name, p.user_data) for p in expected.persons if p.user_data is not None
+              and p.user_data not in by_data}
     for key, objects in sorted(owners.items(), key=lambda item: item[0] or ""):
         if key is None or key not in wanted:
             for person in objects:
                 if person.person_id not in recorded:  # else: a stale lock entry, said above
-                    _unowned(tally, gid, person.person_id, person.user_data, "person")
+                    copy = (person.name, person.user_data) in shared
+                    tally.duplicates += copy
+                    _unowned(tally, gid, person.person_id, person.user_data, "person", copy=copy)
                     _orphan_faces(tally, f"{gid}/{key}", person)
             continue
         _one_person(tally, gid, wanted[key], locked.get(key), objects)
@@ -252,11 +258,16 @@ def _check_faces(
             tally.problems.append(
                 f"{where}: the lock records face {sha[:12]} as {fid}, absent on the server"
             )
+    shared = {f.user_data for f in want.faces if f.user_data is not None} - set(by_data)
     for sha, objects in sorted(owners.items(), key=lambda item: item[0] or ""):
         if sha is None or sha not in wanted:
             for face in objects:
-                if face.face_id not in recorded:  # else: a stale lock entry, said above
-                    _unowned(tally, where, face.face_id, face.user_data, "face")
+                if face.face_id in recorded:  # a stale lock entry, said above
+                    continue
+                if (face.user_data or "") in shared:  # a copy of one of the photos sharing it
+                    tally.duplicates += 1
+                _unowned(tally, where, face.face_id, face.user_data, "face",
+                         copy=(face.user_data or "") in shared)
             continue
         if len(objects) > 1:
             tally.duplicates += len(objects) - 1

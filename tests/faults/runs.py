@@ -59,14 +59,15 @@ def run_cli(root: Path, env: dict[str, str], *args: str) -> CliRun:
 
 
 def run_and_kill(
-    root: Path, env: dict[str, str], ready: Callable[[], bool], delay: float
-) -> CliRun:
-    """`apply --yes`, SIGKILLed `delay` seconds after `ready()` turns true, unless it
-    ended before."""
+    root: Path, env: dict[str, str], ready: Callable[[], bool], delay: float,
+    args: tuple[str, ...] = ("apply", "--yes"),
+) -> CliRun:  # fmt: skip
+    """`facesync *args` (`apply --yes`), SIGKILLed `delay` seconds after `ready()`
+    turns true, unless it ended before."""
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "facesync", "apply", "--yes"], cwd=root, env=env,
+            [sys.executable, "-m", "facesync", *args], cwd=root, env=env,
             stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         killed_at = None

@@ -15,13 +15,14 @@ import contextlib
 import os
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from facesync.emulator.faults import FaultCounts
 from facesync.emulator.server import EmulatorConfig, RunningEmulator, start_emulator
 from tests.faults.gallery import (
     Gallery,
+    GalleryPerson,
     Pool,
     edited_gallery,
     random_gallery,
@@ -36,6 +37,11 @@ IDLE_TIMEOUT = 30  # seconds to let requests of a killed client finish on the se
 EDIT_ODDS = 0.5  # trials whose server already holds an earlier manifest
 SECOND_KILL_ODDS = 0.3  # kill trials that also kill the first recovery apply
 EDIT_AFTER_KILL_ODDS = 0.25  # kill trials whose manifest is edited before the recovery
+SAVED_ODDS = 0.25  # kill and fault trials whose first apply runs `plan --target X -o P`'s P
+KIND_CHANGE_ODDS = 0.25  # trials from an earlier manifest that also change the group's kind
+LARGE = "largePersonGroup"
+DISK_FAULTS = ("journal:short", "journal:enospc", "journal:eio", "results:short",
+               "results:enospc")  # fmt: skip
 
 
 class TrialError(AssertionError):
@@ -56,6 +62,8 @@ class TrialResult:
     second: CliRun | None = None  # a recovery apply that was killed too
     kill_points: tuple[str, ...] = ()  # the seeded moment of each kill
     edited_after_kill: bool = False  # the manifest changed between the kill and the recovery
+    saved_target: str | None = None  # the first apply ran a plan saved with --target this
+    disk_fault: str | None = None  # disk trials: FACESYNC_TEST_APPEND_FAULT of the first apply
 
     @property
     def plan_code(self) -> int:
@@ -72,7 +80,8 @@ class TrialResult:
     @property
     def ok(self) -> bool:
         final = self.recovery or self.first
-        return self.verdict.ok and final.code == 0 and self.plan_code == 0
+        stopped_well = self.kind != "disk" or disk_stop_ok(self)
+        return self.verdict.ok and final.code == 0 and self.plan_code == 0 and stopped_well
 
     @property
     def recovered(self) -> tuple[int, int, int] | None:
@@ -97,7 +106,11 @@ class TrialResult:
         problems = "\n".join(f"  - {p}" for p in self.verdict.problems) or "  (none)"
         kills = f"kills at {', '.join(self.kill_points)} " if self.kind == "kill" else ""
         start = "from an earlier manifest " if self.start else ""
+        if self.start is not None and self.start.kind != self.gallery.kind:
+            start += f"changing its kind to {self.gallery.kind} "
         start += "edited after the kill " if self.edited_after_kill else ""
+        start += f"saved plan --target {self.saved_target} " if self.saved_target else ""
+        start += f"disk fault {self.disk_fault} " if self.disk_fault else ""
         return (
             f"{self.kind} trial seed={self.seed} group={self.gallery.group_id} {start}{kills}"
             f"faults={self.faults.injected} plan_exit={self.plan_code}\n"
@@ -112,12 +125,39 @@ def trial_seeds(default: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def trial_galleries(kind: str, seed: int, pool: Pool) -> tuple[Gallery | None, Gallery]:
-    """(the earlier manifest or None, the manifest the trial applies)."""
+    """(the earlier manifest or None, the manifest the trial applies); a quarter of
+    the edits also change the group's kind (delete the group, create the new kind)."""
     rng = random.Random(f"{kind}-gallery-{seed}")
     first = random_gallery(rng, pool, f"{kind}-{seed}")
     if rng.random() < EDIT_ODDS:
-        return first, edited_gallery(rng, pool, first)
+        edited = edited_gallery(rng, pool, first)
+        if random.Random(f"{kind}-kind-{seed}").random() < KIND_CHANGE_ODDS:
+            edited = replace(edited, kind=LARGE)
+        return first, edited
     return None, first
+
+
+def saved_target(kind: str, seed: int, start: Gallery | None, gallery: Gallery) -> str | None:
+    """The --target of a trial whose first apply runs a saved plan (None: a plain
+    apply): the person whose changes make the most writes."""
+    rng = random.Random(f"{kind}-saved-{seed}")
+    if rng.random() >= SAVED_ODDS:
+        return None
+    return f"{gallery.group_id}/{_busiest(start, gallery)[0]}"
+
+
+def _busiest(start: Gallery | None, gallery: Gallery) -> tuple[str, int]:
+    """(person key, writes) of the person of `gallery` with the most writes."""
+    before = {p.key: p for p in start.persons} if start is not None else {}
+    if start is not None and start.kind != gallery.kind:
+        before = {}
+
+    def writes(person: GalleryPerson) -> int:
+        old = before.get(person.key)
+        alone = replace(gallery, persons=(person,))
+        return writes_between(replace(gallery, persons=(old,)) if old else None, alone)
+
+    return max(((p.key, writes(p)) for p in gallery.persons), key=lambda kw: (kw[1], kw[0]))
 
 
 def kill_trial(
@@ -134,8 +174,11 @@ def kill_trial(
     """
     rng = random.Random(f"kill-{seed}")
     start, gallery = trial_galleries("kill", seed, pool)
+    target = saved_target("kill", seed, start, gallery)
     latency = rng.randint(*latency_ms)
     writes = writes_between(start, gallery)
+    if target is not None:  # the saved plan makes the target's writes (and its group's)
+        writes = max(1, _busiest(start, gallery)[1] - (1 if start is None else 0))
     moments = [(rng.randint(1, writes), _delay(rng, latency))]
     moments.append((1, _delay(rng, latency)))  # the recovery: at its first write
     again = rng.random() < SECOND_KILL_ODDS
@@ -145,7 +188,8 @@ def kill_trial(
     with _emulator(workdir, latency_ms=latency) as emulator:
         root, env = _prepare(workdir, emulator, start, gallery)
         before = emulator.faults.counts()
-        first = _kill_at(root, env, emulator, *moments[0])
+        first_args = _saved_apply(root, env, target) if target else ("apply", "--yes")
+        first = _kill_at(root, env, emulator, *moments[0], args=first_args)
         second = _kill_at(root, env, emulator, *moments[1]) if again and first.killed_at else None
         if final is not gallery:  # the user edits the manifest before trying again
             write_project(root, final)
@@ -156,21 +200,63 @@ def kill_trial(
             points.append(f"recovery write {moments[1][0]}+{moments[1][1]}s{missed}")
         return _finish("kill", seed, start, final, emulator, before, root, first, recovery,
                        second=second, kill_points=tuple(points),
-                       edited_after_kill=final is not gallery)  # fmt: skip
+                       edited_after_kill=final is not gallery, saved_target=target)  # fmt: skip
 
 
 def fault_trial(seed: int, workdir: Path, pool: Pool, fault_rate: float = 0.2) -> TrialResult:
     """One apply against an emulator that fails `fault_rate` of the writes; when it
     reports failures, the faults stop and a plain apply recovers."""
     start, gallery = trial_galleries("fault", seed, pool)
+    target = saved_target("fault", seed, start, gallery)
     with _emulator(workdir, fault_seed=seed) as emulator:
         root, env = _prepare(workdir, emulator, start, gallery)
+        first_args = _saved_apply(root, env, target) if target else ("apply", "--yes")
         emulator.faults.rate = fault_rate  # the seeded sequence starts here
         before = emulator.faults.counts()
-        first = run_cli(root, env, "apply", "--yes")
+        first = run_cli(root, env, *first_args)
         emulator.faults.rate = 0.0  # the network heals
-        recovery = run_cli(root, env, "apply", "--yes") if first.code != 0 else None
-        return _finish("fault", seed, start, gallery, emulator, before, root, first, recovery)
+        # A targeted plan leaves the rest to a plain apply, which must find the
+        # journal's intents outside the target still there.
+        again = first.code != 0 or target is not None
+        recovery = run_cli(root, env, "apply", "--yes") if again else None
+        return _finish("fault", seed, start, gallery, emulator, before, root, first, recovery,
+                       saved_target=target)
+
+
+def disk_trial(seed: int, workdir: Path, pool: Pool) -> TrialResult:
+    """The first apply's k-th append to its journal or results log fails as on a
+    nearly full disk (a short write, ENOSPC, EIO: the test-only hook of
+    facesync.state.journal); it must stop with one line, before the call a journal
+    write guards; then a plain apply (with space again) converges."""
+    rng = random.Random(f"disk-{seed}")
+    start, gallery = trial_galleries("disk", seed, pool)
+    fault = f"{rng.choice(DISK_FAULTS)}:{rng.randint(1, writes_between(start, gallery))}"
+    with _emulator(workdir) as emulator:
+        root, env = _prepare(workdir, emulator, start, gallery)
+        before = emulator.faults.counts()
+        first = run_cli(root, {**env, "FACESYNC_TEST_APPEND_FAULT": fault}, "apply", "--yes")
+        recovery = run_cli(root, env, "apply", "--yes")
+        return _finish("disk", seed, start, gallery, emulator, before, root, first, recovery,
+                       disk_fault=fault)
+
+
+def disk_stop_ok(result: TrialResult) -> bool:
+    """A disk trial's first apply either ended well (the k-th append never came) or
+    stopped with exactly one error line naming the file and the fix."""
+    if result.first.code == 0:
+        return True
+    errors = [line for line in result.first.err.splitlines() if line.startswith("Error:")]
+    return (result.first.code == 1 and len(errors) == 1 and "Traceback" not in result.first.err
+            and "cannot write the " in errors[0] and " and run facesync apply again" in errors[0])
+
+
+def _saved_apply(root: Path, env: dict[str, str], target: str) -> tuple[str, ...]:
+    """Save `plan --target TARGET -o P` (on a healthy server); the args applying P."""
+    path = root / "targeted.plan"
+    run = run_cli(root, env, "plan", "--target", target, "-o", str(path))
+    if run.code != 0:
+        raise TrialError(f"plan --target {target} -o failed:\n{run.out}{run.err}")
+    return ("apply", str(path))
 
 
 def clean_requests(start: Gallery | None, gallery: Gallery, workdir: Path) -> int:
@@ -214,10 +300,13 @@ def _delay(rng: random.Random, latency_ms: int) -> float:
 
 
 def _kill_at(
-    root: Path, env: dict[str, str], emulator: RunningEmulator, kth: int, delay: float
-) -> CliRun:
+    root: Path, env: dict[str, str], emulator: RunningEmulator, kth: int, delay: float,
+    args: tuple[str, ...] = ("apply", "--yes"),
+) -> CliRun:  # fmt: skip
     mark = emulator.faults.counts().mutating
-    run = run_and_kill(root, env, lambda: emulator.faults.counts().mutating >= mark + kth, delay)
+    run = run_and_kill(
+        root, env, lambda: emulator.faults.counts().mutating >= mark + kth, delay, args
+    )
     # A request the killed apply had sent may still commit: as a user would,
     # start the next apply once the server has settled.
     emulator.wait_idle(IDLE_TIMEOUT)

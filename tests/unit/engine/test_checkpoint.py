@@ -51,10 +51,15 @@ def _calls(persons: int, faces: int) -> list[tuple[Change, CallResult]]:
     calls = [(_group(), CallResult())]
     for p in range(persons):
         key = f"p{p:03d}"
-        calls.append((_person(key), CallResult(person_id=f"pid-{key}")))
-        calls += [(_face(key, n), CallResult(persisted_face_id=f"fid-{key}-{n}"))
+        calls.append((_person(key), CallResult(person_id=_guid(1, p, 0))))
+        calls += [(_face(key, n), CallResult(persisted_face_id=_guid(2, p, n)))
                   for n in range(faces)]
     return calls
+
+
+def _guid(kind: int, person: int, face: int) -> str:
+    """An id in the service's format (the lock checks it): lowercase GUID text."""
+    return f"{kind:08x}-{person:04x}-4000-8000-{face:012x}"
 
 
 def _expected(calls: list[tuple[Change, CallResult]]) -> LockState:

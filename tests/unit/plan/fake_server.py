@@ -56,7 +56,11 @@ class FakeServer:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._ids):04d}"
+        """A GUID as the service writes them; persons and faces count apart
+        in its third group, so a test can tell them at a glance."""
+        kind = {"person": 1, "face": 2}.get(prefix, 0)
+        n = next(self._ids)
+        return f"{n:08x}-0000-400{kind}-8000-{n:012x}"
 
     # --- running plans ------------------------------------------------------------
 

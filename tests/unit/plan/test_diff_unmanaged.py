@@ -56,7 +56,7 @@ def test_a_group_that_exists_on_the_server_but_not_in_the_lock_is_refused() -> N
         world.plan(BASE)
     assert str(caught.value) == (
         "group 'staff' already exists on the server but this lock does not manage it; "
-        "pick another id or delete it"
+        "pick another id, delete it, or take it over with --adopt-group staff"
     )
 
 

@@ -64,6 +64,13 @@ def test_a_saved_plan_reads_back_the_same_with_the_executor_s_data(tmp_path: Pat
 # One change or lock-only update per payload type, every optional field set
 # somewhere (and unset somewhere else).
 G = {"group_id": "staff", "kind": "personGroup"}
+
+
+def uid(n: int) -> str:
+    """The n-th id of these tests, in the service's GUID form (as a saved plan must hold)."""
+    return f"00000000-0000-0000-0000-{n:012x}"
+
+
 SHA_A = image_key("a" * 64)
 F = {**G, "person_key": "alice", "sha256": SHA_A}
 EVERY_CHANGE = (
@@ -78,32 +85,32 @@ EVERY_CHANGE = (
     Change(Address("staff"), Action.TRAIN, payload=TrainSpec(**G)),
     Change(Address("staff", "alice"), Action.CREATE,
            payload=PersonSpec(**G, person_key="alice", name="Alice", user_data="m",
-                              preexisting=("p-1", "p-2"))),
+                              preexisting=(uid(2), uid(3)))),
     Change(Address("staff", "alice"), Action.REPLACE,
            payload=PersonSpec(**G, person_key="alice", name="Alice", user_data=None,
-                              person_id="p-old")),
+                              person_id=uid(4))),
     Change(Address("staff", "alice"), Action.UPDATE,
-           payload=PersonUpdate(**G, person_key="alice", person_id="p", name="A",
+           payload=PersonUpdate(**G, person_key="alice", person_id=uid(1), name="A",
                                 user_data=None)),
     Change(Address("staff", "bob"), Action.DELETE,
-           payload=PersonRef(**G, person_key="bob", person_id="p-b")),
-    Change(Address("staff", "p-dup"), Action.DELETE,
-           payload=PersonRef(**G, person_key="bob", person_id="p-dup", unrecorded=True)),
+           payload=PersonRef(**G, person_key="bob", person_id=uid(5))),
+    Change(Address("staff", uid(6)), Action.DELETE,
+           payload=PersonRef(**G, person_key="bob", person_id=uid(6), unrecorded=True)),
     Change(Address("staff", "alice", "a/1.jpg"), Action.CREATE,
            payload=FaceSpec(**F, person_id=None, path="a/1.jpg", abs_path="/g/a/1.jpg",
                             target_face=None, user_data=None, detection_model="detection_03")),
     Change(Address("staff", "alice", "a/2.jpg"), Action.REPLACE,
-           payload=FaceSpec(**F, person_id="p", path="a/2.jpg", abs_path="/g/a/2.jpg",
+           payload=FaceSpec(**F, person_id=uid(1), path="a/2.jpg", abs_path="/g/a/2.jpg",
                             target_face=(1, 2, 30, 40), user_data="n",
-                            detection_model="detection_01", preexisting=("f-9",),
-                            old_persisted_face_id="f-old", old_sha256=image_key("b" * 64))),
+                            detection_model="detection_01", preexisting=(uid(7),),
+                            old_persisted_face_id=uid(8), old_sha256=image_key("b" * 64))),
     Change(Address("staff", "alice", "a/3.jpg"), Action.UPDATE,
-           payload=FaceUpdate(**F, person_id="p", persisted_face_id="f", path="a/3.jpg",
+           payload=FaceUpdate(**F, person_id=uid(1), persisted_face_id=uid(9), path="a/3.jpg",
                               user_data="note")),
     Change(Address("staff", "alice", "a/4.jpg"), Action.DELETE,
-           payload=FaceRef(**F, person_id="p", persisted_face_id="f", path="a/4.jpg")),
-    Change(Address("staff", "alice", "f-dup"), Action.DELETE,
-           payload=FaceRef(**F, person_id="p", persisted_face_id="f-dup", path="f-dup",
+           payload=FaceRef(**F, person_id=uid(1), persisted_face_id=uid(9), path="a/4.jpg")),
+    Change(Address("staff", "alice", uid(10)), Action.DELETE,
+           payload=FaceRef(**F, person_id=uid(1), persisted_face_id=uid(10), path=uid(10),
                            unrecorded=True)),
 )
 EVERY_UPDATE = (
@@ -116,10 +123,10 @@ EVERY_UPDATE = (
     LockUpdate(Address("team"), LockAction.ADOPT, "adopt",
                AdoptGroup("team", "personGroup", "r4", "digest-n", None, "succeeded")),
     LockUpdate(Address("staff", "carol"), LockAction.ADOPT, "adopt",
-               AdoptPerson(**G, person_key="carol", person_id="p-c", name_digest="digest-c",
+               AdoptPerson(**G, person_key="carol", person_id=uid(11), name_digest="digest-c",
                            user_data_digest="digest-u")),
     LockUpdate(Address("staff", "alice", "a/6.jpg"), LockAction.ADOPT, "adopt",
-               AdoptFace(**F, path="a/6.jpg", persisted_face_id="f-6", target_face=(0, 0, 9, 9),
+               AdoptFace(**F, path="a/6.jpg", persisted_face_id=uid(12), target_face=(0, 0, 9, 9),
                          detection_model="detection_03", user_data_digest=None)),
 )
 EVERY_PAYLOAD_PLAN = Plan(changes=EVERY_CHANGE, lock_updates=EVERY_UPDATE, endpoint="embedded")
@@ -150,8 +157,8 @@ def test_the_saved_data_keeps_the_keys_plan_files_always_had() -> None:
         "user_data": None, "detection_model": "detection_03", "preexisting": [],
     }
     assert doc["changes"][14]["data"] == {
-        "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": "p",
-        "sha256": SHA_A, "persisted_face_id": "f-dup", "path": "f-dup", "unrecorded": True,
+        "group_id": "staff", "kind": "personGroup", "person_key": "alice", "person_id": uid(1),
+        "sha256": SHA_A, "persisted_face_id": uid(10), "path": uid(10), "unrecorded": True,
     }
     assert doc["lock_only"][1]["data"] == {"group_id": "gone", "kind": "personGroup"}
     assert doc["lock_only"][6]["data"]["target_face"] == [0, 0, 9, 9]
@@ -200,6 +207,8 @@ def _put(part: str, index: int, key: str, value: Any) -> Any:
          'changes[5].data.preexisting: expected a list of strings, not "p-1"'),
         (_set("changes", 5, "preexisting", ["p-1", None]),
          'changes[5].data.preexisting: expected a list of strings, not ["p-1", null]'),
+        (_set("changes", 5, "person_id", "../../persongroups/victim"),
+         "changes[5].data.person_id: '../../persongroups/victim' is not a GUID"),
         (_set("changes", 9, "unrecorded", "yes"),
          'changes[9].data.unrecorded: expected true or false, not "yes"'),
         (_set("changes", 11, "target_face", [1, 2, 3]),
@@ -321,15 +330,15 @@ def test_a_stale_plan_is_refused_naming_what_moved(moved: dict[str, object], mes
 
 def test_a_saved_plan_that_adopts_reads_back_and_converges(tmp_path: Path) -> None:
     world = applied(BASE)
-    world.server.group("staff").persons["p-carol"] = FakePerson("carol", PERSON_PREFIX + "carol")
+    world.server.group("staff").persons[uid(13)] = FakePerson("carol", PERSON_PREFIX + "carol")
     target = with_person(BASE, "staff", person("carol", face("c/1.jpg")))
     save_plan(world.plan(target), tmp_path / "p.json")
     doc = json.loads((tmp_path / "p.json").read_text())
     Draft202012Validator(load_schema("plan.schema.json")).validate(doc)
     loaded = load_plan(tmp_path / "p.json")
     assert [str(u) for u in loaded.adoptions] == [
-        "staff/carol  (adopt personId p-carol left by an interrupted apply)"
+        f"staff/carol  (adopt personId {uid(13)} left by an interrupted apply)"
     ]
     world.lock = world.server.run(loaded, world.lock)
-    assert world.lock.group("staff").person("carol").person_id == "p-carol"
+    assert world.lock.group("staff").person("carol").person_id == uid(13)
     assert lines(world.plan(target)) == []

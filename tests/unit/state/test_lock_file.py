@@ -24,6 +24,10 @@ HEX_A = "a" * 64
 HEX_B = "b" * 64
 SHA_A = image_key(HEX_A)  # "qqqqqqqqqqqqqqqqqqqqqg"
 SHA_B = image_key(HEX_B)  # "u7u7u7u7u7u7u7u7u7u7uw"
+# Ids as the service makes them: lowercase GUIDs (a lock holding anything else is refused).
+P_ALICE = "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+P_BOB = "22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+F1, F2, F3, F4 = (f"f{n}f{n}f{n}f{n}-0000-4000-8000-00000000000{n}" for n in range(1, 5))
 
 
 def _usual(sha: str, path: str, face_id: str) -> LockedFace:
@@ -33,21 +37,21 @@ def _usual(sha: str, path: str, face_id: str) -> LockedFace:
 def _state(serial: int = 0, endpoint: str = ENDPOINT) -> LockState:
     alice = LockedPerson(
         key="alice",
-        person_id="11111111-aaaa",
+        person_id=P_ALICE,
         name_digest=text_digest("Alice Example") or "",
         user_data_digest=text_digest("facesync:key=alice"),
         faces=(
-            _usual(SHA_A, "faces/alice/01.jpg", "f-1"),
-            LockedFace(SHA_B, "faces/team.jpg", "f-2", (10, 20, 120, 130), "detection_01",
+            _usual(SHA_A, "faces/alice/01.jpg", F1),
+            LockedFace(SHA_B, "faces/team.jpg", F2, (10, 20, 120, 130), "detection_01",
                        text_digest("front")),
         ),
     )
     bob = LockedPerson(
         key="bob",
-        person_id="22222222-bbbb",
+        person_id=P_BOB,
         name_digest=text_digest("bob") or "",
         user_data_digest=text_digest("facesync:key=bob"),
-        faces=(_usual(SHA_A, "faces/bob/01.jpg", "f-3"), _usual(SHA_B, "faces/bob/02.jpg", "f-4")),
+        faces=(_usual(SHA_A, "faces/bob/01.jpg", F3), _usual(SHA_B, "faces/bob/02.jpg", F4)),
     )
     staff = LockedGroup(
         group_id="staff",
@@ -70,13 +74,13 @@ GOLDEN = (
     '"staff":{"kind":"personGroup","recognitionModel":"recognition_04",'
     f'"nameDigest":"{text_digest("Staff")}",'
     '"training":{"status":"succeeded","needsTraining":false},"persons":{\n'
-    f'"alice":{{"personId":"11111111-aaaa","nameDigest":"{text_digest("Alice Example")}",'
-    f'"dir":"faces/","faces":["{SHA_A} f-1 alice/01.jpg",{{"sha256":"{SHA_B}",'
-    '"persistedFaceId":"f-2","path":"team.jpg","targetFace":[10,20,120,130],'
+    f'"alice":{{"personId":"{P_ALICE}","nameDigest":"{text_digest("Alice Example")}",'
+    f'"dir":"faces/","faces":["{SHA_A} {F1} alice/01.jpg",{{"sha256":"{SHA_B}",'
+    f'"persistedFaceId":"{F2}","path":"team.jpg","targetFace":[10,20,120,130],'
     f'"detectionModel":"detection_01","userDataDigest":"{text_digest("front")}"}}]}}\n'
     ",\n"
-    f'"bob":{{"personId":"22222222-bbbb","dir":"faces/bob/",'
-    f'"faces":["{SHA_A} f-3 01.jpg","{SHA_B} f-4 02.jpg"]}}\n'
+    f'"bob":{{"personId":"{P_BOB}","dir":"faces/bob/",'
+    f'"faces":["{SHA_A} {F3} 01.jpg","{SHA_B} {F4} 02.jpg"]}}\n'
     "}}\n"
     "}}\n"
 )
@@ -197,7 +201,7 @@ def _alice(d: dict) -> dict:  # type: ignore[type-arg]
         (lambda d: _alice(d).pop("personId"),
          "groups.staff.persons.alice: 'personId' is a required property"),
         (lambda d: d["groups"]["staff"].update(kind="team"), "groups.staff.kind"),
-        (lambda d: _alice(d)["faces"].__setitem__(0, "xyz f-1 alice/01.jpg"),
+        (lambda d: _alice(d)["faces"].__setitem__(0, f"xyz {F1} alice/01.jpg"),
          "groups.staff.persons.alice.faces[0]"),
         (lambda d: _alice(d)["faces"][1].update(sha256="xyz"),
          "groups.staff.persons.alice.faces[1]"),
@@ -249,7 +253,7 @@ def test_a_lock_edited_after_facesync_checked_it_is_checked_again(tmp_path: Path
     write_lock(path, _state())
     assert read_lock(path, ENDPOINT).serial == 1  # the same bytes: taken as checked
     doc = json.loads(path.read_bytes())
-    _alice(doc)["faces"][0] = "not-a-key f-1 alice/01.jpg"
+    _alice(doc)["faces"][0] = f"not-a-key {F1} alice/01.jpg"
     message = _refused(path, json.dumps(doc).encode())
     assert "groups.staff.persons.alice.faces[0]" in message
 
@@ -282,15 +286,15 @@ V1_LOCK = {
         "training": {"needsTraining": False, "status": "succeeded"},
         "userDataDigest": None,
         "persons": {"alice": {
-            "personId": "11111111-aaaa",
+            "personId": P_ALICE,
             "nameDigest": _hex("Alice Example"),
             "userDataDigest": _hex("facesync:key=alice"),
             "faces": [
                 {"detectionModel": "detection_03", "path": "faces/alice/01.jpg",
-                 "persistedFaceId": "f-1", "sha256": HEX_A, "targetFace": None,
+                 "persistedFaceId": F1, "sha256": HEX_A, "targetFace": None,
                  "userDataDigest": _hex("facesync:sha256=" + HEX_A)},
                 {"detectionModel": "detection_01", "path": "faces/team.jpg",
-                 "persistedFaceId": "f-2", "sha256": HEX_B, "targetFace": [10, 20, 120, 130],
+                 "persistedFaceId": F2, "sha256": HEX_B, "targetFace": [10, 20, 120, 130],
                  "userDataDigest": _hex("front")},
             ],
         }},
@@ -308,7 +312,7 @@ def test_a_format_1_lock_reads_as_the_same_ids_in_todays_digests(tmp_path: Path)
     state = read_lock(_v1_path(tmp_path), ENDPOINT)
     assert state.version == 1 and state.serial == 3
     (alice,) = state.groups[0].persons
-    assert alice.person_id == "11111111-aaaa"
+    assert alice.person_id == P_ALICE
     assert alice.name_digest == text_digest("Alice Example")
     assert alice.user_data_digest == text_digest("facesync:key=alice")
     assert alice.faces == _state().groups[0].persons[0].faces
@@ -371,13 +375,15 @@ def test_a_state_the_schema_refuses_is_never_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
-def test_a_new_lock_is_readable_by_all_and_an_existing_one_keeps_its_mode(tmp_path: Path) -> None:
+def test_a_new_lock_is_the_owners_alone_and_an_existing_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "g.lock.json"
     write_lock(path, _state())
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    path.chmod(0o600)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # names and paths: 0600 (issue 9)
+    path.chmod(0o644)  # kept readable on purpose, for Git: the user's choice
     write_lock(path, _state())
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 # --- small diffs and the render cache -------------------------------------------------------
