@@ -14,6 +14,7 @@ through its target is one lock, with one run lock and one journal, kept in the
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -35,19 +36,28 @@ def ensure_local_dir(folder: Path) -> Path:
     local = local_dir(folder)
     local.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     ignore = local / ".gitignore"
-    if not ignore.exists():
+    if not ignore.is_file() or ignore.stat().st_size == 0:
         _write_new(ignore, b"# Machine-local caches of facesync; never commit them.\n*\n")
     return local
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    """Create `path` 0600 (as the umask allows) unless it exists already."""
+    """Create `path` 0600 (as the umask allows) unless it exists already with
+    content; a write cut short (a full disk) leaves no empty file behind, so
+    the next run writes it again."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size == 0:
+            path.unlink()  # left empty by a full disk: `.facesync/` would not be ignored
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
         return
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def real_lock_path(lock_path: Path) -> Path:

@@ -3,10 +3,19 @@ so detection stays quick in tests."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A CI job started in the background runs with SIGINT ignored, and every
+    process it starts inherits that: the tests that press Ctrl-C on facesync
+    need it delivered, so the suite takes the default handling back."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_FACES = REPO / "manifests" / "faces"

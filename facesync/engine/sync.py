@@ -31,6 +31,7 @@ from facesync.plan.danger import with_danger_warnings
 from facesync.plan.diff import check_targets
 from facesync.plan.model import Address, Plan
 from facesync.plan.saved import check_fresh
+from facesync.plan.saved_trust import check_against_lock
 from facesync.state.journal import Journal
 from facesync.state.lock_file import read_lock
 from facesync.state.model import LockState
@@ -86,6 +87,8 @@ def sync(request: SyncRequest, ui: SyncUI) -> ApplyReport | None:
         # refused --rebind leaves it for its old endpoint); then moved if asked.
         recorded = recover(r.lock_path, recorded, warn=ui.warn)
         lock, rebound = moved_lock(recorded, r.conn.identity, r.rebind)
+        if r.saved is not None:  # its payloads go into URLs as they are: they must fit
+            check_against_lock(r.saved, lock)
         check_targets(targets, r.manifest, lock)
         journal = Journal.for_lock(r.lock_path, warn=ui.warn)
         with open_backend(

@@ -52,10 +52,10 @@ class Located:
     file: str | None = None  # another file than the manifest (a personsFrom.details CSV)
 
 
-# A glob, an absolute path, a `.`/`..` part, a path to normalise or a NUL byte
+# A glob, an absolute path, a `.`/`..` part, a path to normalise or a control character
 # (which no file name can hold): the entry takes ImagePaths.expand's work, and
 # its checks.
-_NEEDS_EXPANSION = re.compile(r"[*?\[\x00]|^[/.]|/\.|//|/$")
+_NEEDS_EXPANSION = re.compile(r"[*?\[\x00-\x1f\x7f]|^[/.]|/\.|//|/$")
 
 
 class _Unusable(Exception):

@@ -252,7 +252,16 @@ def unusable_name_problem(written: str) -> str | None:
             f"'{written}' holds a NUL byte, which no file name can hold: "
             "remove it from the path"
         )
+    control = _CONTROL.search(written)
+    if control is not None:  # it would reach the lock and every terminal that shows it
+        return (
+            f"{written!r} holds the control character {control.group()!r}: rename the "
+            "file (and write its path) without it"
+        )
     return None
+
+
+_CONTROL = re.compile(r"[\x01-\x1f\x7f]")
 
 
 def _nfc_twin(folder: str, name: str) -> str | None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 from facesync.atomic import write_atomically
-from facesync.errors import PlanError
+from facesync.errors import PlanError, os_error_line
 from facesync.plan.model import (
     Action,
     Address,
@@ -79,7 +79,9 @@ def save_plan(plan: Plan, path: Path) -> None:
     try:
         write_atomically(path, text.encode("utf-8"))
     except OSError as exc:
-        raise PlanError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
+        if exc.filename is None:
+            exc = OSError(exc.errno, exc.strerror, str(path))
+        raise PlanError(f"cannot write the plan file: {os_error_line(exc)}") from None
 
 
 def load_plan(path: Path) -> Plan:

@@ -96,6 +96,12 @@ def _read(path: Path) -> tuple[bytes, str]:
     """The bytes and the identity of the file that held them (see _fingerprint)."""
     with path.open("rb") as file:
         st = os.fstat(file.fileno())
+        if st.st_nlink > 1:  # an atomic replace would leave the other names on the old file
+            raise LockFileError(
+                f"the lock file {path} has {st.st_nlink} hard links, and every write "
+                "replaces it, which would split them into separate locks; keep one name "
+                "(a symlink to it is followed)"
+            )
         identity = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
         return file.read(), identity
 

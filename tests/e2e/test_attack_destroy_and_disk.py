@@ -108,3 +108,33 @@ def test_a_full_disk_is_one_line_naming_the_file_and_the_fix(
     assert str(disk) in lines[0], err  # the file it could not write
     assert "unexpected" not in err and "Traceback" not in err
     assert read_lock_json(out / "lock.json") == before  # nothing lost, nothing half-written
+
+
+def test_a_full_disk_before_facesync_exists_leaves_it_ignored_by_git(
+    project: Project, small_faces: Path, tmp_path: Path
+) -> None:
+    """The first run creates `.facesync/` and its `.gitignore`: on a full disk it
+    fails in one line naming the file, and leaves no empty `.gitignore` that
+    would let the journal or the emulator's face data into Git later."""
+    if not _can_mount_a_small_disk():
+        pytest.fail("this test needs `unshare -rm` (user and mount namespaces) to make a full disk")
+    photo = project.add_photo("obama", people(small_faces, "barack_obama")[0])
+    project.write_manifest({"g-full": {"name": "G", "persons": {"obama": {"faces": [photo]}}}})
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    cli = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "facesync", "plan"])
+    script = (
+        f"mount -t tmpfs -o size=2m tmpfs {disk} && cp -a {project.root}/. {disk}/ && "
+        f"(dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; true) && cd {disk} && "
+        f"{cli} >{out}/stdout 2>{out}/stderr; echo $? >{out}/rc; "
+        f"rm {disk}/filler && {cli} >/dev/null 2>&1; "
+        f"cp {disk}/.facesync/.gitignore {out}/gitignore"
+    )
+    subprocess.run(["unshare", "-rm", "sh", "-c", script],
+                   env={**project.env, "PYTHONDONTWRITEBYTECODE": "1"}, timeout=120, check=True)
+    err = (out / "stderr").read_text()
+    assert (out / "rc").read_text().strip() == "1", err
+    assert err.count("\n") == 1 and "No space left on device (" in err, err
+    assert "free some space" in err and "Traceback" not in err
+    assert (out / "gitignore").read_text().strip().endswith("*")  # written once space is back

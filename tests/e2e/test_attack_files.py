@@ -212,3 +212,20 @@ def test_a_lock_kept_0644_keeps_its_mode_and_is_warned_about_once(
     assert "facesync.lock.json" in warnings[0] and "other users" in warnings[0]
     assert _mode(project.lock) == 0o644
     assert project.lock_json()["serial"] > 1
+
+
+def test_a_hard_linked_lock_is_refused_not_forked(project: Project, small_faces: Path) -> None:
+    """An atomic replace would give one name the new lock and leave the other on
+    the old one, with a run lock of its own: refused in one line instead."""
+    photo = project.add_photo("biden", people(small_faces, "joe_biden")[0])
+    gid = "hl-" + uuid.uuid4().hex[:10]
+    project.write_manifest({gid: {"name": "G", "persons": {"biden": {"faces": [photo]}}}})
+    assert project.cli("apply", "--yes").code == 0
+    os.link(project.lock, project.root / "alt.lock.json")
+    before = project.lock.read_bytes()
+    for args in (("apply", "--yes", "--lock", "alt.lock.json"), ("apply", "--yes")):
+        result = project.cli(*args)
+        assert result.code == 1, result.out + result.err
+        assert result.err.count("\n") == 1 and "has 2 hard links" in result.err, result.err
+    assert project.lock.read_bytes() == before
+    assert os.stat(project.lock).st_ino == os.stat(project.root / "alt.lock.json").st_ino

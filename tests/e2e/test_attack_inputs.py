@@ -250,3 +250,15 @@ def test_an_nfc_path_finds_the_nfd_file_name_on_disk(
     assert applied.code == 0, applied.err
     [person] = project.server.persons(gid)
     assert len(person["persistedFaceIds"]) == 2
+
+
+def test_a_control_character_in_a_path_is_one_diagnostic(project: Project) -> None:
+    """It would reach the lock and every terminal that shows it."""
+    project.manifest.write_text(
+        'version: 1\ngroups:\n  g-ctl:\n    name: G\n    persons:\n'
+        '      a:\n        faces: ["faces/a\\e]0;t\\a.jpg"]\n'
+    )
+    result = project.cli("validate")
+    assert result.code == 1, result.out + result.err
+    assert "holds the control character '\\x1b'" in result.err
+    assert "\x1b" not in result.err and "Traceback" not in result.err

@@ -133,3 +133,69 @@ def test_a_format_1_lock_gets_the_same_refusal(project: Project, victim: str, gi
     message = _refused_in_one_line(project, raw, "apply", "--yes")
     assert f"groups.{gid}.persons.obama.personId: '../../{victim}' is not a GUID" in message
     assert project.server.group(victim).status_code == 200
+
+
+def _tampered_plan(applied: Project, edit) -> Path:  # type: ignore[no-untyped-def]
+    """A real saved plan (Biden leaves the manifest) whose delete is then edited."""
+    gid = applied.gid  # type: ignore[attr-defined]
+    persons = applied.persons  # type: ignore[attr-defined]
+    applied.write_manifest({gid: {"name": "Leaders", "persons": {"obama": persons["obama"]}}})
+    saved = applied.cli("plan", "-o", "del.plan")
+    assert saved.code == 0, saved.err
+    path = applied.root / "del.plan"
+    doc = json.loads(path.read_text())
+    delete = next(c for c in doc["changes"] if c["address"].endswith("/biden"))
+    edit(delete["data"])
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_saved_plan_edited_to_reach_another_group_deletes_nothing(
+    applied: Project, victim: str
+) -> None:
+    """Its freshness fields are real; only the delete's data names the victim."""
+    made = applied.server.call("POST", f"/persongroups/{victim}/persons", json={"name": "V"})
+    made.raise_for_status()
+    victim_person = made.json()["personId"]
+    gid = applied.gid  # type: ignore[attr-defined]
+    before = _gallery(applied.server, gid)
+    plan = _tampered_plan(
+        applied, lambda data: data.update(group_id=victim, person_id=victim_person)
+    )
+    result = applied.cli("apply", str(plan))
+    assert result.code == 1, result.out + result.err
+    assert result.err.count("\n") == 1 and "does not fit the lock file" in result.err
+    assert f"its data names group '{victim}'" in result.err
+    assert [p["personId"] for p in applied.server.persons(victim)] == [victim_person]
+    assert _gallery(applied.server, gid) == before
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda data: data.update(kind="x/../y"), "the group kind 'x/../y'"),
+    (lambda data: data.update(kind="largePersonGroup"), "the kind 'largePersonGroup'"),
+    (lambda data: data.update(person_id=str(uuid.uuid4())), "is not the one the lock records"),
+])
+def test_a_saved_plan_whose_ids_do_not_fit_the_lock_is_refused(
+    applied: Project, edit, problem: str  # type: ignore[no-untyped-def]
+) -> None:
+    gid = applied.gid  # type: ignore[attr-defined]
+    before = _gallery(applied.server, gid)
+    result = applied.cli("apply", str(_tampered_plan(applied, edit)))
+    assert result.code == 1, result.out + result.err
+    assert result.err.count("\n") == 1 and problem in result.err, result.err
+    assert _gallery(applied.server, gid) == before
+
+
+def test_a_lock_path_with_a_terminal_escape_is_refused_not_printed(applied: Project) -> None:
+    """A path in a hostile lock could set the terminal's title or hide a line."""
+    gid = applied.gid  # type: ignore[attr-defined]
+    doc = _raw_lock(applied)
+    face = doc["groups"][gid]["persons"]["biden"]["faces"][0]
+    sha, face_id, path = face.split(" ", 2)
+    doc["groups"][gid]["persons"]["biden"]["faces"][0] = f"{sha} {face_id} x\x1b]0;t\x07{path}"
+    raw = _write_lock(applied, doc)
+    for command in ("show", "plan"):
+        result = applied.cli(command)
+        assert result.code == 1, result.out + result.err
+        assert "\x1b" not in result.out + result.err and "\x07" not in result.err
+        assert applied.lock.read_bytes() == raw
