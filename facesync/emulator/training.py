@@ -15,7 +15,6 @@ status with the snapshot row, so a succeeded training always has its index.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -93,6 +92,9 @@ class Trainer:
         self.store = store
         self.indexes = indexes
         self._stopping = threading.Event()
+        # Trainings that failed when even their failure could not be saved (a full
+        # disk): answered from memory, so a client never waits on "running".
+        self._failed_unsaved: dict[tuple[str, str], TrainingRow] = {}
         self._threads: set[threading.Thread] = set()
         self._mutex = threading.Lock()
 
@@ -123,6 +125,10 @@ class Trainer:
             training = tx.training(kind.name, group_id)
         if training is None:
             raise errors.NOT_TRAINED.error(kind)
+        unsaved = self._failed_unsaved.get((kind.name, group_id))
+        if unsaved is not None and training.status == "running" and (
+                training.created == unsaved.created):
+            return unsaved
         return training
 
     def resume(self) -> None:
@@ -157,13 +163,22 @@ class Trainer:
             self._train(row)
         except StoreError:
             pass  # the emulator is stopping; the training resumes at the next start
+        except OSError as exc:  # a full disk: one line, and a failed training, not a hang
+            log.warning("training of %s failed: %s", row.group_id, exc)
+            self._fail(row, "Training failed: the emulator could not write its data.")
         except Exception:  # a bug must not leave the group "running" forever
             log.exception("training of %s failed", row.group_id)
-            with contextlib.suppress(Exception):
-                self._finish(row, None, "Training failed.")
+            self._fail(row, "Training failed.")
         finally:
             with self._mutex:
                 self._threads.discard(threading.current_thread())
+
+    def _fail(self, row: TrainingRow, message: str) -> None:
+        try:
+            self._finish(row, None, message)
+        except Exception:  # even that cannot be saved: answer it from memory
+            failed = replace(row, status="failed", last_action=utc_now(), message=message)
+            self._failed_unsaved[(row.kind, row.group_id)] = failed
 
     def _train(self, row: TrainingRow) -> None:
         kind = KIND_BY_NAME[row.kind]

@@ -114,7 +114,25 @@ class ImagePaths:
                 return []
         except OSError:
             return []
+        if not names and not tail.isascii():  # the cold path: names written in NFD on disk
+            real = self._real_dir(folder)
+            if not os.path.isdir(real):
+                real = self.unicode_twin(folder) or real
+            names = self._nfc_matching_names(real, tail, hidden_too)
         return [f"{head}/{name}" for name in names] if head else names
+
+    def _nfc_matching_names(self, real: str, tail: str, hidden_too: bool) -> list[str]:
+        """The entries whose names match `tail` once both are NFC (macOS writes NFD)."""
+        match = _pattern(unicodedata.normalize("NFC", tail))
+        try:
+            with os.scandir(real) as entries:
+                return sorted(
+                    e.name for e in entries
+                    if match(unicodedata.normalize("NFC", e.name))
+                    and (hidden_too or e.name[0] != ".") and e.is_file()
+                )
+        except OSError:
+            return []
 
     @staticmethod
     def _matching_names(

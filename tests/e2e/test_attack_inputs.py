@@ -241,15 +241,17 @@ def test_an_nfc_path_finds_the_nfd_file_name_on_disk(
     folder.mkdir(parents=True)
     shutil.copyfile(photos[0], folder / f"{nfd}.jpg")
     shutil.copyfile(photos[1], folder / "second.jpg")
-    _one_face_project(project, gid, [f"faces/{nfc}/{nfc}.jpg", f"faces/{nfc}/s*.jpg"])
+    shutil.copyfile(photos[2], folder / unicodedata.normalize("NFD", "crème.jpg"))
+    _one_face_project(project, gid, [f"faces/{nfc}/{nfc}.jpg", f"faces/{nfc}/s*.jpg",
+                                     f"faces/{nfc}/" + unicodedata.normalize("NFC", "crè*.jpg")])
 
     validated = project.cli("validate")
     assert validated.code == 0, validated.err
-    assert "2 face image(s)" in validated.out
+    assert "3 face image(s)" in validated.out
     applied = project.cli("apply", "--yes")
     assert applied.code == 0, applied.err
     [person] = project.server.persons(gid)
-    assert len(person["persistedFaceIds"]) == 2
+    assert len(person["persistedFaceIds"]) == 3
 
 
 def test_a_control_character_in_a_path_is_one_diagnostic(project: Project) -> None:
