@@ -338,7 +338,7 @@ class Store:
                 kept = {row[0] for row in db.execute("SELECT training_id FROM snapshots")}
         except sqlite3.DatabaseError as error:
             self.close()
-            raise StoreError(f"{self.path} cannot be opened as emulator data: {error}.") from None
+            raise StoreError(_open_failure(self.path, error)) from None
         if version is not None and version[0] != SCHEMA_VERSION:
             self.close()
             raise StoreError(
@@ -371,7 +371,7 @@ class Store:
             # Checkpoints shrink the WAL file back to this size instead of keeping its peak.
             db.execute("PRAGMA journal_size_limit = 8388608")
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"{self.path} cannot be opened as emulator data: {error}.") from None
+            raise StoreError(_open_failure(self.path, error)) from None
         with self._pool_mutex:
             self._all.append(db)
         return db
@@ -425,3 +425,14 @@ def _holds_data(path: Path) -> bool:
         return path.stat().st_size > 0
     except OSError:
         return False
+
+
+def _open_failure(path: Path, error: sqlite3.DatabaseError) -> str:
+    """Why the emulator's data cannot be opened, and what to do: SQLite says
+    "disk I/O error" or "database or disk is full" when the disk has no room."""
+    text = str(error)
+    if "disk" in text or "full" in text:
+        return (f"{path} cannot be opened as emulator data: {text} (is the disk full?); "
+                "free some space and run the command again.")
+    return f"{path} cannot be opened as emulator data: {text}."
+

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
 from facesync.emulator.kinds import PERSON_GROUP
 from facesync.emulator.models import FaceService
+from facesync.emulator.store import _open_failure
 from facesync.emulator.training import Trainer
 
 from .fakes import FakeVision
@@ -45,3 +48,10 @@ def test_a_failure_that_cannot_be_saved_is_answered_from_memory(
     trainer.train(PERSON_GROUP, "staff")
     trainer.wait()
     assert trainer.status(PERSON_GROUP, "staff").status == "failed"
+
+
+def test_data_that_cannot_be_opened_for_want_of_space_says_so() -> None:
+    line = _open_failure(Path("d/emulator.sqlite3"), sqlite3.OperationalError("disk I/O error"))
+    assert "is the disk full?" in line and "free some space" in line
+    other = _open_failure(Path("d/x"), sqlite3.DatabaseError("file is not a database"))
+    assert other == "d/x cannot be opened as emulator data: file is not a database."
