@@ -41,13 +41,6 @@ BAD_KEYS = {
 
 
 @pytest.fixture
-def server() -> Iterator[StubServer]:
-    stub = StubServer()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
 def client(server: StubServer) -> Iterator[HttpBackend]:
     backend = HttpBackend(server.url, KEY, sleep=lambda s: None)
     yield backend

@@ -16,13 +16,6 @@ GROUP = {"personGroupId": "staff", "name": "Staff", "recognitionModel": "recogni
 
 
 @pytest.fixture
-def server() -> Iterator[StubServer]:
-    stub = StubServer()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
 def sleeps() -> list[float]:
     return []
 

@@ -16,13 +16,6 @@ KEY = "k-wire-secret-9876"
 
 
 @pytest.fixture
-def server() -> Iterator[StubServer]:
-    stub = StubServer()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
 def client(server: StubServer) -> Iterator[HttpBackend]:
     backend = HttpBackend(server.url, KEY, sleep=lambda s: None)
     yield backend
