@@ -89,8 +89,7 @@ def _payload_problem(
     if not kinds and not creates_group:
         return f"group {group_id!r} is not in the lock and the plan does not create it"
     if kind is not None and kinds and kind not in kinds and not creates_group:
-        return f"its data names the kind {kind!r}, but the lock records {have.kind!r}" if (
-            have is not None) else f"its data names the kind {kind!r}"
+        return f"its data names the kind {kind!r}, not {' or '.join(sorted(kinds))!r}"
     key = getattr(payload, "person_key", None)
     if key is not None and address.person is not None and key != address.person:
         return f"its data names the person {key!r}"
