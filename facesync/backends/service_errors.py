@@ -109,6 +109,15 @@ def is_not_trained(exc: BaseException) -> bool:
     return is_not_found(exc) and exc.code.endswith("NotTrained")  # type: ignore[union-attr]
 
 
+def is_face_quota(exc: BaseException) -> bool:
+    """The person already holds the most faces it may (248): 403 QuotaExceeded,
+    `Persisted face number reached limit.`"""
+    return (
+        isinstance(exc, ApiError) and exc.status == 403 and exc.code == "QuotaExceeded"
+        and exc.service_message.lower().startswith("persisted face")
+    )
+
+
 def is_access_refused(exc: BaseException) -> bool:
     """A refused key (401) or a used-up monthly quota (403 with code 403):
     every other call would fail the same way."""

@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from facesync.backends.base import FaceBackend, TrainingInfo
-from facesync.backends.service_errors import is_busy, is_not_found, may_have_happened
+from facesync.backends.service_errors import (
+    is_busy,
+    is_face_quota,
+    is_not_found,
+    may_have_happened,
+)
 from facesync.digest import bytes_key, image_key, text_digest
-from facesync.engine.outcomes import Deferred
+from facesync.engine.outcomes import Deferred, HalfReplaced
 from facesync.engine.record import CallResult
 from facesync.errors import ApiError, FacesyncError, PlanError
 from facesync.manifest.hash_cache import forget_entries
@@ -40,6 +45,7 @@ from facesync.state.journal import (
     ADD_FACE,
     CREATE_GROUP,
     CREATE_PERSON,
+    RETIRE_FACE,
     Intent,
     Journal,
     user_data_digest,
@@ -121,6 +127,19 @@ class Context:
                     self.blurred.add(alike)
             raise
         self._resolve(intent)
+
+    def intend(self, intent: Intent) -> None:
+        """Journal an intent that no single call resolves (a replacement's retire)."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.intend(intent)
+        except (OSError, FacesyncError) as exc:  # no durable intent, no call
+            raise CheckpointFailed(exc) from exc
+
+    def resolve(self, intent: Intent) -> None:
+        if self.journal is not None:
+            self._resolve(intent)
 
     def _resolve(self, intent: Intent) -> None:
         # An unresolved intent only proves what the lock already records.
@@ -253,13 +272,52 @@ def _delete_person(change: Change, ctx: Context) -> Outcome:
 
 
 def _add_face(change: Change, ctx: Context) -> Outcome:
-    spec, api = change.payload_as(FaceSpec), ctx.backend
+    """Add a face; a replacement adds the new face first and deletes the old one
+    only once the add worked, so a failing add (no face in the new box or bytes)
+    leaves the person its working face, on the server and in the lock. A person
+    already at the service's 248 faces is the exception: there the old face
+    must go first to make room."""
+    spec = change.payload_as(FaceSpec)
     person_id = _person_id(change, spec, ctx)
     image = read_image(change)
     old = spec.old_persisted_face_id if change.action is Action.REPLACE else None
-    if old:
-        ctx.delete(api.delete_face, spec.kind, spec.group_id, person_id, old)
+    if not old:
+        face_id = _send_face(change, spec, person_id, image, ctx)
+        return Outcome(f"added (persistedFaceId {face_id})")
+    retire = Intent(
+        RETIRE_FACE, spec.group_id, spec.kind, person=spec.person_key, person_id=person_id,
+        sha256=spec.old_sha256, face_id=old,
+    )
+    ctx.intend(retire)  # durable before the add: once the lock records only the new
+    try:                # face, this proves the old one facesync's to delete
+        face_id = _send_face(change, spec, person_id, image, ctx)
+    except ApiError as exc:
+        if not is_face_quota(exc):
+            if not may_have_happened(exc):
+                ctx.resolve(retire)  # refused: the old face stays, recorded
+            raise
+        # 248 faces already: make room first (the one case a failed add loses the old face)
+        ctx.delete(ctx.backend.delete_face, spec.kind, spec.group_id, person_id, old)
         ctx.save(change, CallResult())  # the old face is gone: the lock forgets it now
+        ctx.resolve(retire)
+        face_id = _send_face(change, spec, person_id, image, ctx)
+        return Outcome(f"replaced (persistedFaceId {face_id}, the old face deleted first: "
+                       "the person was at the service's limit of 248 faces)")
+    try:
+        ctx.delete(ctx.backend.delete_face, spec.kind, spec.group_id, person_id, old)
+    except ApiError as exc:
+        raise HalfReplaced(
+            f"{change.address}: added the new face (persistedFaceId {face_id}) but could not "
+            f"delete the old one ({old}): {exc}; run facesync apply again to delete it",
+            change, exc,
+        ) from exc
+    ctx.resolve(retire)
+    return Outcome(f"replaced (persistedFaceId {face_id})")
+
+
+def _send_face(change: Change, spec: FaceSpec, person_id: str, image: bytes,
+               ctx: Context) -> str:
+    """The add-face call under its journal intent, recorded at once."""
     intent = Intent(
         ADD_FACE, spec.group_id, spec.kind, person=spec.person_key, person_id=person_id,
         sha256=spec.sha256, user_data_digest=user_data_digest(spec.user_data),
@@ -267,7 +325,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
     )
     with ctx.intent(intent, str(change.address)):
         face_id = ctx.call(
-            api.add_face,
+            ctx.backend.add_face,
             spec.kind,
             spec.group_id,
             person_id,
@@ -277,8 +335,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
             detection_model=spec.detection_model,
         )
         ctx.save(change, CallResult(persisted_face_id=face_id))
-    verb = "replaced" if change.action is Action.REPLACE else "added"
-    return Outcome(f"{verb} (persistedFaceId {face_id})")
+    return face_id
 
 
 def _update_face(change: Change, ctx: Context) -> Outcome:

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from facesync.backends.service_errors import is_access_refused, is_busy, may_have_happened
 from facesync.errors import ApiUnreachableError, FacesyncError
+from facesync.plan.model import Change
 
 
 class Deferred(FacesyncError):
     """A create not sent in this pass: one like it (same person, same userData) lost
     its answer, and two answer-less creates alike could not be told apart later."""
+
+
+class HalfReplaced(FacesyncError):
+    """A face replacement whose new face was added and recorded but whose old face
+    could not be deleted (`cause`): the closing report counts the add, and the
+    journal's retire intent lets the next plan delete the old face."""
+
+    def __init__(self, message: str, change: Change, cause: FacesyncError) -> None:
+        super().__init__(message)
+        self.change = change
+        self.cause = cause
 
 
 def worth_another_pass(exc: FacesyncError) -> bool:
@@ -20,6 +32,8 @@ def worth_another_pass(exc: FacesyncError) -> bool:
     or a dead endpoint cannot, and is reported as it is."""
     if isinstance(exc, Deferred):
         return True
+    if isinstance(exc, HalfReplaced):
+        return worth_another_pass(exc.cause)
     if isinstance(exc, ApiUnreachableError):
         return exc.ambiguous
     return may_have_happened(exc) or is_busy(exc)
@@ -27,6 +41,8 @@ def worth_another_pass(exc: FacesyncError) -> bool:
 
 def fails_everything(exc: FacesyncError) -> bool:
     """An endpoint that is gone, a refused key, a used-up monthly quota."""
+    if isinstance(exc, HalfReplaced):
+        return fails_everything(exc.cause)
     if isinstance(exc, ApiUnreachableError):
         return not exc.ambiguous  # one lost answer is not a dead endpoint
     return is_access_refused(exc)

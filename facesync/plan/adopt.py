@@ -25,7 +25,13 @@ from facesync.manifest.model import DesiredGroup, DesiredPerson
 from facesync.plan.diff_members import Collector
 from facesync.plan.model import Action, Address, LockAction, LockUpdate
 from facesync.plan.payloads import AdoptFace, AdoptGroup, AdoptPerson, FaceRef, PersonRef
-from facesync.state.journal import Intent, face_images, intends_group, person_keys
+from facesync.state.journal import (
+    Intent,
+    face_images,
+    intends_group,
+    person_keys,
+    retired_face,
+)
 from facesync.state.model import (
     LockedFace,
     LockedGroup,
@@ -214,6 +220,11 @@ def _adopt_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, perso
     for face_id in seen.persisted_face_ids:
         if face_id in known or face_id not in read:
             continue  # recorded, or not read (never judged: left alone)
+        retired = retired_face(group.kind, group.group_id, person.person_id, face_id, intents)
+        if retired is not None:  # the old face of a replacement whose new face was added
+            _delete_face(out, group, person, face_id, retired.sha256 or "", None,
+                         reason=f"old face of a replacement {LEFT}")
+            continue
         shas = face_images(group.kind, group.group_id, person.person_id, face_id,
                            read[face_id], intents)
         if len(shas) == 1:
@@ -250,11 +261,10 @@ def _adopt_faces(out: Collector, group: DesiredGroup, want: DesiredPerson, perso
 
 
 def _delete_face(out: Collector, group: DesiredGroup, person: LockedPerson, face_id: str,
-                 sha: str, wanted_path: str | None) -> None:
-    if wanted_path is not None:
-        reason = f"duplicate of {wanted_path} {LEFT}"
-    else:
-        reason = f"image not in the manifest, {LEFT}"
+                 sha: str, wanted_path: str | None, *, reason: str = "") -> None:
+    if not reason:
+        reason = (f"duplicate of {wanted_path} {LEFT}" if wanted_path is not None
+                  else f"image not in the manifest, {LEFT}")
     out.claimed.add(face_id)
     out.add(Address(group.group_id, person.key, face_id), Action.DELETE, FaceRef(
         group_id=group.group_id, kind=group.kind, person_key=person.key,

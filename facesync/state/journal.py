@@ -48,7 +48,10 @@ from facesync.state.model import LockState, ObservedGroup, ObservedPerson, Obser
 from facesync.workspace import journal_path
 
 CREATE_GROUP, CREATE_PERSON, ADD_FACE = "create_group", "create_person", "add_face"
-_OPS = (CREATE_GROUP, CREATE_PERSON, ADD_FACE)
+# Written before a face replacement adds the new face: the old face (`face_id`)
+# is facesync's to delete, even once the lock records only the new one.
+RETIRE_FACE = "retire_face"
+_OPS = (CREATE_GROUP, CREATE_PERSON, ADD_FACE, RETIRE_FACE)
 
 
 def _image(sha256: str | None) -> str | None:
@@ -65,12 +68,13 @@ def user_data_digest(user_data: str | None) -> str:
 class Intent:
     """One non-idempotent call facesync was about to make."""
 
-    op: str  # create_group | create_person | add_face
+    op: str  # create_group | create_person | add_face | retire_face
     group: str
     kind: str
     person: str | None = None  # the person key (persons and faces)
     person_id: str | None = None  # faces: the person it was added to
-    sha256: str | None = None  # faces
+    sha256: str | None = None  # faces (retire_face: the old face's image)
+    face_id: str | None = None  # retire_face: the face to delete
     name_digest: str | None = None  # persons
     user_data_digest: str | None = None  # persons and faces: user_data_digest(sent)
     # Ids of objects already on the server, at plan time, that an answer-less
@@ -96,6 +100,7 @@ class Intent:
             "person": self.person,
             "personId": self.person_id,
             "sha256": self.sha256,
+            "faceId": self.face_id,
             "name": self.name_digest,
             "userDataDigest": self.user_data_digest,
             "preexisting": sorted(self.preexisting),
@@ -110,7 +115,7 @@ class Intent:
         texts = ("id", "group", "kind")
         if not all(isinstance(doc.get(k), str) and doc[k] for k in texts):
             raise ValueError("an intent without id, group or kind")
-        optional = ("person", "personId", "sha256", "name", "userDataDigest")
+        optional = ("person", "personId", "sha256", "faceId", "name", "userDataDigest")
         if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in optional):
             raise ValueError("an intent with a field of the wrong type")
         preexisting = doc.get("preexisting", [])
@@ -119,6 +124,7 @@ class Intent:
         return cls(
             op=doc["op"], group=doc["group"], kind=doc["kind"], person=doc.get("person"),
             person_id=doc.get("personId"), sha256=_image(doc.get("sha256")),
+            face_id=doc.get("faceId"),
             name_digest=upgraded_text_digest(doc.get("name")),
             user_data_digest=upgraded_text_digest(doc.get("userDataDigest")),
             preexisting=frozenset(preexisting), id=doc["id"],
@@ -386,6 +392,18 @@ def claimed_face_sha(
     return next(iter(shas)) if len(shas) == 1 else None
 
 
+def retired_face(
+    kind: str, group_id: str, person_id: str, face_id: str, intents: Iterable[Intent]
+) -> Intent | None:
+    """The pending retire_face intent that makes this unrecorded face facesync's
+    to delete: the old face of a replacement whose new face was added."""
+    for i in intents:
+        if (i.op == RETIRE_FACE and i.group == group_id and i.kind == kind
+                and i.person_id == person_id and i.face_id == face_id):
+            return i
+    return None
+
+
 def intends_group(kind: str, group_id: str, intents: Iterable[Intent]) -> bool:
     """A pending create of exactly this group (a PUT whose answer was lost)."""
     return any(
@@ -426,6 +444,8 @@ def _explained(intent: Intent, observed: ObservedState, lock: LockState,
     if group is None or group.kind != intent.kind:
         return frozenset()  # the group is gone, and whatever was in it
     recorded = {p.person_id: p for p in locked.persons} if mine else {}  # type: ignore[union-attr]
+    if intent.op == RETIRE_FACE:
+        return _retired_still_there(intent, group, recorded)
     if intent.op == CREATE_PERSON:
         return frozenset(
             p.person_id for p in group.persons
@@ -434,6 +454,20 @@ def _explained(intent: Intent, observed: ObservedState, lock: LockState,
             and user_data_digest(p.user_data) == intent.user_data_digest
         )
     return _explained_faces(intent, group, recorded, read)
+
+
+def _retired_still_there(intent: Intent, group: ObservedGroup,
+                         recorded: dict[str, Any]) -> frozenset[str]:
+    """A retire_face intent stays pending while its face is on the server and
+    unrecorded (the next plan deletes it); a face gone, or still recorded (the
+    replacement never added its new face), resolves it."""
+    person = group.person(intent.person_id or "")
+    if person is None or intent.face_id not in person.persisted_face_ids:
+        return frozenset()
+    have = recorded.get(person.person_id)
+    if have is not None and any(f.persisted_face_id == intent.face_id for f in have.faces):
+        return frozenset()
+    return frozenset({intent.face_id or ""})
 
 
 def _explained_faces(intent: Intent, group: ObservedGroup, recorded: dict[str, Any],

@@ -160,22 +160,64 @@ def test_a_photo_changed_since_the_plan_is_refused_without_a_call(tmp_path: Path
     assert not fake.operations("add_face")
 
 
-def test_a_face_replace_deletes_the_old_face_then_adds_the_new_one(tmp_path: Path):
+def _replace_setup(tmp_path: Path, faces_before: int = 0):
+    """A person holding one old face (plus `faces_before` others) and a replace of it."""
     fake = FakeBackend()
     fake.create_group("personGroup", "staff", "Staff", None, "recognition_04")
     pid = fake.create_person("personGroup", "staff", "Alice", None)
+    for n in range(faces_before):
+        fake.add_face("personGroup", "staff", pid, image(tmp_path, f"o{n}.jpg", seed=100 + n)
+                      .read_bytes())
     old = image(tmp_path, "a.jpg", seed=1)
     old_id = fake.add_face("personGroup", "staff", pid, old.read_bytes())
     new = image(tmp_path, "a.jpg", seed=2)
     change = face_create("staff", "alice", new, person_id=pid, old_persisted_face_id=old_id,
                          old_sha256="1" * 64)  # fmt: skip
     fake.reset_counters()
+    return fake, pid, old_id, change
+
+
+def test_a_face_replace_adds_the_new_face_then_deletes_the_old_one(tmp_path: Path):
+    fake, pid, old_id, change = _replace_setup(tmp_path)
     report, checkpoints = run(plan(change), fake)
     assert report.ok
-    assert [c.operation for c in fake.calls] == ["delete_face", "add_face"]
+    assert [c.operation for c in fake.calls] == ["add_face", "delete_face"]
     (new_id,) = fake.group("staff").persons[pid].faces
+    assert new_id != old_id
     added = CallResult(persisted_face_id=new_id)
-    assert checkpoints.for_address("staff/alice/a.jpg") == [CallResult(), added]
+    assert checkpoints.for_address("staff/alice/a.jpg") == [added]
+
+
+def test_a_replace_whose_add_fails_keeps_the_old_face(tmp_path: Path):
+    fake, pid, old_id, change = _replace_setup(tmp_path)
+    fake.inject("add_face", ApiError(400, "InvalidImage", "No face detected in the image or in "
+                                     "the specified targetFace area."))  # fmt: skip
+    report, checkpoints = run(plan(change), fake)
+    ((failed, error),) = report.failed
+    assert "No face detected" in str(error)
+    assert not fake.operations("delete_face")
+    assert list(fake.group("staff").persons[pid].faces) == [old_id]
+    assert checkpoints.for_address("staff/alice/a.jpg") == []  # the lock keeps the old face
+
+
+def test_a_replace_at_the_face_limit_deletes_first(tmp_path: Path):
+    fake, pid, old_id, change = _replace_setup(tmp_path, faces_before=247)
+    report, checkpoints = run(plan(change), fake)
+    assert report.ok
+    assert [c.operation for c in fake.calls] == ["add_face", "delete_face", "add_face"]
+    faces = fake.group("staff").persons[pid].faces
+    assert len(faces) == 248 and old_id not in faces
+    assert checkpoints.for_address("staff/alice/a.jpg")[0] == CallResult()
+
+
+def test_a_replace_whose_old_face_cannot_be_deleted_reports_the_add(tmp_path: Path):
+    fake, pid, old_id, change = _replace_setup(tmp_path)
+    fake.inject("delete_face", ApiError(400, "BadArgument", "injected refusal"))
+    report, checkpoints = run(plan(change), fake)
+    ((failed, error),) = report.failed
+    assert "added the new face" in str(error) and old_id in str(error)
+    (new_id,) = [f for f in fake.group("staff").persons[pid].faces if f != old_id]
+    assert checkpoints.for_address("staff/alice/a.jpg") == [CallResult(persisted_face_id=new_id)]
 
 
 def test_deleting_what_is_already_gone_succeeds(tmp_path: Path):

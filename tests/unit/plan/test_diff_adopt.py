@@ -10,7 +10,14 @@ from facesync.errors import PlanError
 from facesync.markers import FACE_PREFIX, PERSON_PREFIX
 from facesync.plan.model import Plan
 from facesync.plan.payloads import AdoptFace, AdoptPerson, FaceSpec, PersonRef, PersonSpec
-from facesync.state.journal import ADD_FACE, CREATE_GROUP, CREATE_PERSON, Intent, user_data_digest
+from facesync.state.journal import (
+    ADD_FACE,
+    CREATE_GROUP,
+    CREATE_PERSON,
+    RETIRE_FACE,
+    Intent,
+    user_data_digest,
+)
 
 from .builders import World, applied, empty_world, face, group, manifest, person, sha
 from .fake_server import FakeGroup, FakePerson
@@ -370,3 +377,43 @@ def test_a_target_elsewhere_leaves_adoption_for_later() -> None:
 
     plan = world.plan(FULL, target=Address("staff", "bob"))
     assert plan.adoptions == ()
+
+
+# --- the old face of a replacement (add first, then delete) -----------------------------------
+
+
+def _half_replaced(user_data: str | None) -> tuple[World, object, Intent, str]:
+    """alice's a/1.jpg was replaced by new bytes at the same path: the new face was
+    added and recorded, then the apply died before deleting the old face."""
+    before = manifest(group("staff", person("alice", face("a/1.jpg", user_data=user_data),
+                                            name="Alice"), BOB))
+    after = manifest(group("staff", person("alice", face("a/1.jpg", image="v2",
+                                                         user_data=user_data),
+                                           name="Alice"), BOB))
+    world = applied(before)
+    locked = world.lock.group("staff").person("alice")
+    old_id = locked.faces[0].persisted_face_id
+    retire = Intent(RETIRE_FACE, "staff", "personGroup", person="alice",
+                    person_id=locked.person_id, sha256=sha("a/1.jpg"), face_id=old_id)
+    world.apply(after)  # today's order leaves nothing behind; put the old face back:
+    alice_with(world, **{old_id: user_data})
+    return world, after, retire, old_id
+
+
+@pytest.mark.parametrize("user_data", [None, "employee 7"])
+def test_the_old_face_of_an_interrupted_replacement_is_deleted(user_data) -> None:
+    world, after, retire, old_id = _half_replaced(user_data)
+    plan = world.plan(after, intents=[retire])
+    assert changes(plan) == [f"- staff/alice/{old_id}", "* staff"]
+    (change,) = [c for c in plan.changes if c.address.type.value == "face"]
+    assert change.reason == "old face of a replacement left by an interrupted apply"
+    world.apply(after, intents=[retire])
+    _, alice = world.server.person_named("staff", "Alice")
+    assert old_id not in alice.faces and len(alice.faces) == 1
+
+
+def test_without_the_retire_intent_an_unmarked_old_face_is_left_alone() -> None:
+    world, after, _, old_id = _half_replaced("employee 7")
+    plan = world.plan(after)
+    assert changes(plan) == []
+    assert [u.address for u in plan.unmanaged] == [f"staff/alice/{old_id}"]

@@ -15,15 +15,26 @@ from facesync.state.journal import (
     ADD_FACE,
     CREATE_GROUP,
     CREATE_PERSON,
+    RETIRE_FACE,
     Intent,
     Journal,
     claimed_face_sha,
     claimed_person_key,
     intends_group,
     journal_path,
+    judge,
+    retired_face,
     user_data_digest,
 )
-from facesync.state.model import ObservedPerson
+from facesync.state.model import (
+    LockedFace,
+    LockedGroup,
+    LockedPerson,
+    LockState,
+    ObservedGroup,
+    ObservedPerson,
+    ObservedState,
+)
 
 PG = "personGroup"
 SHA_A = image_key("a" * 64)
@@ -185,3 +196,48 @@ def test_a_group_is_intended_only_for_its_exact_id_and_kind() -> None:
 
 def test_unset_and_empty_user_data_have_the_same_digest() -> None:
     assert user_data_digest(None) == user_data_digest("") == text_digest("")
+
+
+# --- a replacement's retire intent --------------------------------------------------------
+
+
+OLD, NEW = "f-old", "f-new"
+
+
+def _retire() -> Intent:
+    return Intent(RETIRE_FACE, "staff", PG, person="alice", person_id="p-1", sha256=SHA_A,
+                  face_id=OLD)
+
+
+def _states(on_server: tuple[str, ...], recorded: str) -> tuple[ObservedState, LockState]:
+    observed = ObservedState(groups=(ObservedGroup(
+        "staff", PG, "Staff", None, "recognition_04",
+        persons=(ObservedPerson("p-1", "Alice", None, on_server),)),))
+    face = LockedFace(SHA_A, "a.jpg", recorded)
+    lock = LockState("embedded", groups=(LockedGroup(
+        "staff", PG, "recognition_04", "", persons=(LockedPerson(
+            "alice", "p-1", "", faces=(face,)),)),))
+    return observed, lock
+
+
+def test_a_retire_intent_round_trips_and_names_its_face(journal: Journal) -> None:
+    journal.intend(_retire())
+    (back,) = journal.pending()
+    assert back.face_id == OLD and back.op == RETIRE_FACE
+    assert retired_face(PG, "staff", "p-1", OLD, [back]) == back
+    assert retired_face(PG, "staff", "p-1", NEW, [back]) is None
+    assert retired_face(PG, "staff", "p-2", OLD, [back]) is None
+
+
+@pytest.mark.parametrize(("on_server", "recorded", "pending"), [
+    ((OLD, NEW), NEW, True),  # the new face recorded, the old one still there: delete it
+    ((NEW,), NEW, False),  # the old face is gone: resolved
+    ((OLD,), OLD, False),  # the add never happened: the old face is still the recorded one
+])
+def test_a_retire_intent_stays_pending_only_while_its_face_is_unrecorded(
+    on_server, recorded, pending
+) -> None:
+    observed, lock = _states(on_server, recorded)
+    retire = _retire()
+    judged = judge([retire], observed, lock)
+    assert judged[retire.id] == (frozenset({OLD}) if pending else frozenset())
