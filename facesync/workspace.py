@@ -23,7 +23,6 @@ from facesync.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 LOCAL_DIR_NAME = ".facesync"
 HASH_CACHE_FILE = "hashes.json"
 EMULATOR_DIR = "emulator"
-SERVE_DIR = "serve"
 
 
 def local_dir(folder: Path) -> Path:
@@ -74,15 +73,22 @@ def hash_cache_path(manifest_folder: Path) -> Path:
     return local_dir(manifest_folder) / HASH_CACHE_FILE
 
 
+def face_cache_path(manifest_folder: Path) -> Path:
+    """The faces the local detector found in a manifest's photos, by image key and
+    detection model (not created): a warm plan checks faces without dlib."""
+    return local_dir(manifest_folder) / "faces.cache"
+
+
 def emulator_data_dir(manifest_folder: Path) -> Path:
     """Where the embedded emulator keeps its database; `.facesync/` is created."""
     return ensure_local_dir(manifest_folder) / EMULATOR_DIR
 
 
 def serve_data_dir() -> Path:
-    """The default data folder of `facesync serve`: `.facesync/serve` in the
-    current folder (a relative path, shown as such in --help)."""
-    return Path(LOCAL_DIR_NAME) / SERVE_DIR
+    """The default data folder of `facesync serve`: the embedded default's own,
+    `.facesync/emulator` in the current folder (a relative path, shown as such in
+    --help), so that a gallery moves between the two without re-creating anything."""
+    return Path(LOCAL_DIR_NAME) / EMULATOR_DIR
 
 
 def journal_path(lock_path: Path) -> Path:

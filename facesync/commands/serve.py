@@ -1,14 +1,17 @@
 """`facesync serve`: the local Face API emulator in the foreground.
 
 Its key comes from `--key` (visible in `ps`), else FACESYNC_KEY, else
-`--key-file`, checked as a client checks its key; with none, the emulator
-makes a random one and the start line prints it. A key the user gave is
+`--key-file`, checked as a client checks its key; with none, the key kept in
+the data folder (made at the first start, 0600), so clients keep working
+across restarts; the start line prints that one. A key the user gave is
 never printed: they know it, and a terminal log or CI output should not.
+Every request is logged on stderr: method, path, status, milliseconds.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -31,7 +34,7 @@ def run(
 ) -> int:
     """Serve until Ctrl-C. `workers` is the number of vision worker processes
     (None: one per core, at most two; 0: analyse in the server process)."""
-    from facesync.emulator.server import EmulatorConfig, default_workers, serve
+    from facesync.emulator.server import EmulatorConfig, default_workers, serve, stored_key
     from facesync.emulator.vision import require_vision
 
     given, source = serve_key(key, options.key_file)
@@ -45,9 +48,12 @@ def run(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         workers=default_workers() if workers is None else workers,
+        request_log=lambda line: click.echo(line, err=True),
     )
     config.validate()
     require_vision()
+    if given is None:  # checked first: a refused option creates no data folder
+        config = replace(config, key=stored_key(data_dir))
     serve(
         config,
         announce=lambda line: click.echo(_hidden(line, given, source)),

@@ -21,7 +21,7 @@ _SHARED_BITS = 0o077
 
 def make_private_dir(folder: Path) -> None:
     """Create `folder` 0700 if it is missing, and its missing parents 0700 too
-    (`serve`'s default `.facesync/serve` creates `.facesync/`)."""
+    (`serve`'s default `.facesync/emulator` creates `.facesync/`)."""
     missing = []
     parent = folder
     while not parent.exists() and parent != parent.parent:

@@ -9,12 +9,15 @@ require_vision(), never an ImportError.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +31,16 @@ from werkzeug.serving import (
     make_server,
     select_address_family,
 )
+from werkzeug.wsgi import ClosingIterator
 
 from facesync.emulator import vision
 from facesync.emulator.fetch import is_loopback_host
-from facesync.emulator.private import FILE_MODE, loose_warning, make_private_dir
+from facesync.emulator.private import (
+    FILE_MODE,
+    loose_warning,
+    make_private_dir,
+    open_private,
+)
 from facesync.emulator.store import Store, StoreError
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
@@ -42,6 +51,10 @@ if TYPE_CHECKING:
     from facesync.emulator.training import Trainer
 
 LOCK_NAME = "emulator.lock"
+# Where the emulator that owns a data folder says how to reach it (URL, key, pid),
+# so that a second command on the same folder uses it instead of failing.
+SERVER_NOTE = "server.json"
+KEY_NAME = "key"  # `serve`'s key, kept with its data
 STOP_GRACE_SECONDS = 10
 # How often the serving loop looks for a stop request: what stop() waits at most.
 POLL_SECONDS = 0.02
@@ -66,6 +79,8 @@ class EmulatorConfig:
     # one); 0 analyses in this process, as the embedded emulator does: a short
     # apply never waits for fresh interpreters to load the models.
     workers: int = 0
+    # One line per request (method, path, status, ms), for `serve`'s log; None: silent.
+    request_log: Callable[[str], None] | None = None
 
     def validate(self) -> None:
         if self.key is not None and not _usable_key(self.key):
@@ -91,6 +106,10 @@ class EmulatorConfig:
                 f"The number of vision workers (--workers) must be a whole number from 0 to"
                 f" {MAX_WORKERS}, not {self.workers!r}."
             )
+
+
+class DataFolderBusy(ConfigError):
+    """Another emulator process owns the data folder."""
 
 
 def default_workers() -> int:
@@ -145,6 +164,7 @@ class RunningEmulator:
             name="facesync-emulator", daemon=True,
         )
         self._stopped = False
+        self._note = _write_server_note(store.path.parent, self.url, self.key)
         self._thread.start()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -157,6 +177,8 @@ class RunningEmulator:
         if self._stopped:
             return
         self._stopped = True
+        if self._note is not None:
+            self._note.unlink(missing_ok=True)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -188,9 +210,12 @@ def start_emulator(config: EmulatorConfig) -> RunningEmulator:
     pipeline, trainer = _assemble(config, store, pooled)
     from facesync.emulator.app import create_app
 
+    app: Any = create_app(pipeline)
+    if config.request_log is not None:
+        app = _RequestLog(app, config.request_log)
     with listener:
         server = make_server(
-            config.host, config.port, create_app(pipeline), threaded=True,
+            config.host, config.port, app, threaded=True,
             request_handler=_QuietHandler, fd=listener.fileno(),
         )  # fmt: skip
     trainer.resume()
@@ -270,10 +295,104 @@ def _lock_data_dir(data_dir: Path) -> FileLock:
     try:
         lock.acquire()
     except Timeout:
-        raise ConfigError(
+        raise DataFolderBusy(
             f"Another emulator is using {data_dir}: stop it or pass another --data folder."
         ) from None
     return lock
+
+
+def _write_server_note(data_dir: Path, url: str, key: str) -> Path | None:
+    """Say how to reach this emulator, 0600 like the rest of its data (the key is in
+    it); best effort: without it a second command fails as before."""
+    note = data_dir / SERVER_NOTE
+    data = json.dumps({"url": url, "key": key, "pid": os.getpid()}).encode()
+    temp = note.with_name(f".{SERVER_NOTE}.{os.getpid()}")
+    try:
+        fd = open_private(temp)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(temp, note)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        return None
+    return note
+
+
+def running_emulator(data_dir: Path) -> tuple[str, str] | None:
+    """(url, key) of the live emulator process that owns `data_dir`, if any: its
+    note names a process that is still running and the folder's lock is held."""
+    try:
+        doc = json.loads((data_dir / SERVER_NOTE).read_text())
+        url, key, pid = doc["url"], doc["key"], doc["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(url, str) and isinstance(key, str) and isinstance(pid, int)):
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's: its folder is not ours to use, but it is held
+    except OSError:
+        return None
+    probe = FileLock(str(data_dir / LOCK_NAME), timeout=0, mode=FILE_MODE)
+    try:
+        probe.acquire()
+    except Timeout:
+        return url, key  # held: the owner still runs
+    probe.release()
+    return None  # nobody holds it: a note left by a killed process
+
+
+def stored_key(data_dir: Path) -> str:
+    """`serve`'s key for `data_dir`: the one kept there, else a new random one
+    saved 0600, so that clients keep working across restarts."""
+    make_private_dir(data_dir)
+    path = data_dir / KEY_NAME
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    except OSError as error:
+        raise ConfigError(f"Cannot read the emulator's key {path}: {error.strerror}.") from None
+    if _usable_key(key):
+        return key
+    key = secrets.token_hex(16)
+    try:
+        fd = open_private(path)
+        try:
+            os.write(fd, (key + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise ConfigError(f"Cannot save the emulator's key in {path}: {error.strerror}.") from None
+    return key
+
+
+class _RequestLog:
+    """WSGI middleware: one line per request, `POST /face/v1.0/... 200 12 ms`
+    (the path only: never a header, a query or a body)."""
+
+    def __init__(self, app: Any, sink: Callable[[str], None]) -> None:
+        self._app = app
+        self._sink = sink
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        status = ["-"]
+
+        def recording(code: str, headers: Any, *rest: Any) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, *rest)
+
+        def done() -> None:
+            ms = (time.perf_counter() - started) * 1000
+            method, path = environ.get("REQUEST_METHOD", "?"), environ.get("PATH_INFO", "")
+            with contextlib.suppress(Exception):  # a log line never fails a request
+                self._sink(f"{method} {path} {status[0]} {ms:.0f} ms")
+
+        return ClosingIterator(self._app(environ, recording), [done])
 
 
 def _warm_up() -> None:
@@ -297,6 +416,10 @@ def serve(
     announce(
         f"Face API emulator on {running.url}/face/v1.0 — key: {running.key}"
         f" (set FACESYNC_ENDPOINT={running.url} and FACESYNC_KEY={running.key})"
+    )
+    announce(
+        f"Data in {config.data_dir}: facesync commands without an endpoint whose embedded"
+        " emulator keeps its data there use this server too. Ctrl-C stops it."
     )
     previous = None
     if threading.current_thread() is threading.main_thread():
