@@ -3,7 +3,7 @@
     python bench/faults.py [--trials 50] [--seed 0] [--fault-rate 0.2] [--time-limit 1800]
 
 Runs the trials of tests/faults (tests/faults/trials.py), in turn kill, fault,
-kill, fault, disk:
+kill, fault, disk, bad:
   kill   apply is SIGKILLed at a seeded moment (after the k-th write reaches the
          emulator, plus up to 1.5 request latencies), then a plain apply runs;
   fault  apply meets an emulator that fails --fault-rate of the writes (500,
@@ -11,7 +11,11 @@ kill, fault, disk:
          commit); if it reports failures, the network heals and a plain apply runs;
   disk   apply's k-th append to its journal or results log fails as on a full
          disk (short write, ENOSPC, EIO); it must stop with one line, then a plain
-         apply runs.
+         apply runs;
+  bad    a bad edit of an enrolled face (new bytes without a face, or a targetFace
+         on an empty corner) applied with --no-face-check on a flaky server: the
+         failing add must leave the old face on the server and in the lock; the
+         edit is undone and a plain apply runs.
 Galleries give some persons' photos one shared userData (a long-form glob entry);
 a quarter of the edits change the group's kind; a quarter of the kill and fault
 trials first apply a plan saved with `plan --target X -o P`, then a plain apply.
@@ -46,6 +50,7 @@ from tests.faults.gallery import Pool, build_pool, small_faces_into, warm_up  # 
 from tests.faults.trials import (  # noqa: E402
     TrialError,
     TrialResult,
+    bad_edit_trial,
     clean_requests,
     disk_trial,
     fault_trial,
@@ -53,7 +58,7 @@ from tests.faults.trials import (  # noqa: E402
     trial_galleries,
 )
 
-KINDS = ("kill", "fault", "kill", "fault", "disk")  # trial i has kind KINDS[i % 5]
+KINDS = ("kill", "fault", "kill", "fault", "disk", "bad")  # trial i: KINDS[i % 6]
 
 SHOWN_FAILURES = 5  # failed trials whose details are printed in full
 
@@ -102,8 +107,12 @@ def run_trials(args: argparse.Namespace, pool: Pool, work: Path) -> Campaign:
         trial_dir = work / f"trial-{index}"
         t0 = time.monotonic()
         try:
-            baseline = clean_requests(*trial_galleries(kind, seed, pool), trial_dir / "clean")
-            if kind == "kill":
+            baseline = 0 if kind == "bad" else clean_requests(
+                *trial_galleries(kind, seed, pool), trial_dir / "clean")
+            if kind == "bad":
+                result = bad_edit_trial(seed, trial_dir / "trial", pool, args.fault_rate)
+                baseline = result.faults.requests  # nothing to compare with: no extra calls
+            elif kind == "kill":
                 result = kill_trial(seed, trial_dir / "trial", pool)
             elif kind == "disk":
                 result = disk_trial(seed, trial_dir / "trial", pool)
@@ -126,6 +135,9 @@ def print_line(index: int, r: TrialResult, extra: int, seconds: float) -> None:
         when += ", then an edit" if r.edited_after_kill else ""
     elif r.kind == "disk":
         when = f"{r.disk_fault}: {'stopped' if r.first.code else 'ended before the fault'}"
+    elif r.kind == "bad-edit":
+        kept = "old face kept" if r.kept is not None and r.kept.ok else "OLD FACE LOST"
+        when = f"{r.bad_edit}: {kept}, {r.faults.injected} faults"
     else:
         again = ", 2nd apply" if r.recovery is not None and not r.saved_target else ""
         when = f"{r.faults.injected} faults{again}"
@@ -145,20 +157,23 @@ def report(c: Campaign) -> int:
     kills = [r for r in results if r.kind == "kill"]
     faulty = [r for r in results if r.kind == "fault"]
     disks = [r for r in results if r.kind == "disk"]
+    bad = [r for r in results if r.kind == "bad-edit"]
     kinds: Counter[str] = Counter()
     for r in results:
         kinds.update(dict(r.faults.by_kind))
     after = sum(r.faults.after_commit for r in results)
     # A manifest edited after the kill has no clean apply to compare with.
     recovering = [e for r, e in zip(results, c.extras, strict=True)
-                  if _recovering(r) and not r.edited_after_kill]  # fmt: skip
+                  if _recovering(r) and not r.edited_after_kill
+                  and r.kind != "bad-edit"]  # fmt: skip
     reported = [r.recovered for r in results if r.recovered is not None]
     failed = [r for r in results if not r.ok]
     attempted = len(kills) + sum(r.second is not None for r in kills)
     by_kind = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) or "none"
     print()
     print(f"trials run:           {len(results)} of {c.asked} ({len(kills)} kill, "
-          f"{len(faulty)} fault, {len(disks)} disk; {sum(r.start is not None for r in results)} "
+          f"{len(faulty)} fault, {len(disks)} disk, {len(bad)} bad edit; "
+          f"{sum(r.start is not None for r in results)} "
           "from an earlier manifest)")  # fmt: skip
     kinds_changed = sum(r.start is not None and r.start.kind != r.gallery.kind for r in results)
     shared = sum(any(p.shared for p in r.gallery.persons) for r in results)
@@ -167,6 +182,9 @@ def report(c: Campaign) -> int:
           "plan saved with --target")  # fmt: skip
     print(f"disk faults:          {sum(r.first.code != 0 for r in disks)} of {len(disks)} stopped "
           "the apply with one line (the others ended before the k-th append)")  # fmt: skip
+    kept = sum(r.kept is not None and r.kept.ok and r.first.code == 1 for r in bad)
+    print(f"bad edits:            {kept} of {len(bad)} failed with the old face kept on the "
+          "server and in the lock")  # fmt: skip
     edited = sum(r.edited_after_kill for r in kills)
     print(f"kills delivered:      {sum(r.kills_sent for r in kills)} of {attempted} attempted "
           f"({sum(r.second is not None for r in kills)} in a recovery apply; "

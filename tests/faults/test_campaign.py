@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.faults.gallery import Pool
-from tests.faults.trials import disk_trial, fault_trial, kill_trial, trial_seeds
+from tests.faults.trials import (
+    bad_edit_trial,
+    disk_trial,
+    fault_trial,
+    kill_trial,
+    trial_seeds,
+)
 
 
 # Seeds: a kill on an empty server; one during an edit, then a kill of the recovery too;
@@ -43,4 +49,13 @@ def test_an_apply_whose_journal_write_is_cut_short_stops_and_the_next_converges(
 ) -> None:
     result = disk_trial(seed, tmp_path, pool)
     assert result.first.code == 1, "the disk fault never struck: " + result.describe()
+    assert result.ok, result.describe()
+
+
+# Seeds: new bytes without a face, and a targetFace on an empty corner.
+@pytest.mark.parametrize("seed", trial_seeds((1, 3)))
+def test_a_bad_edit_of_an_enrolled_face_fails_and_keeps_the_old_face(
+    seed: int, pool: Pool, tmp_path: Path
+) -> None:
+    result = bad_edit_trial(seed, tmp_path, pool)
     assert result.ok, result.describe()

@@ -12,11 +12,15 @@ derive from it.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import yaml
+from PIL import Image
 
 from facesync.emulator.faults import FaultCounts
 from facesync.emulator.server import EmulatorConfig, RunningEmulator, start_emulator
@@ -64,6 +68,10 @@ class TrialResult:
     edited_after_kill: bool = False  # the manifest changed between the kill and the recovery
     saved_target: str | None = None  # the first apply ran a plan saved with --target this
     disk_fault: str | None = None  # disk trials: FACESYNC_TEST_APPEND_FAULT of the first apply
+    # Bad-edit trials: the state right after the failing apply, checked against the
+    # manifest before the edit (the replaced face must still be there), and the edit.
+    kept: Verdict | None = None
+    bad_edit: str | None = None
 
     @property
     def plan_code(self) -> int:
@@ -81,7 +89,9 @@ class TrialResult:
     def ok(self) -> bool:
         final = self.recovery or self.first
         stopped_well = self.kind != "disk" or disk_stop_ok(self)
-        return self.verdict.ok and final.code == 0 and self.plan_code == 0 and stopped_well
+        kept = self.kept is None or (self.kept.ok and self.first.code == 1)
+        return (self.verdict.ok and final.code == 0 and self.plan_code == 0 and stopped_well
+                and kept)
 
     @property
     def recovered(self) -> tuple[int, int, int] | None:
@@ -104,6 +114,8 @@ class TrialResult:
             if run is not None
         )
         problems = "\n".join(f"  - {p}" for p in self.verdict.problems) or "  (none)"
+        if self.kept is not None:
+            problems += "".join(f"\n  - after the failing apply: {p}" for p in self.kept.problems)
         kills = f"kills at {', '.join(self.kill_points)} " if self.kind == "kill" else ""
         start = "from an earlier manifest " if self.start else ""
         if self.start is not None and self.start.kind != self.gallery.kind:
@@ -111,6 +123,7 @@ class TrialResult:
         start += "edited after the kill " if self.edited_after_kill else ""
         start += f"saved plan --target {self.saved_target} " if self.saved_target else ""
         start += f"disk fault {self.disk_fault} " if self.disk_fault else ""
+        start += f"bad edit: {self.bad_edit} " if self.bad_edit else ""
         return (
             f"{self.kind} trial seed={self.seed} group={self.gallery.group_id} {start}{kills}"
             f"faults={self.faults.injected} plan_exit={self.plan_code}\n"
@@ -238,6 +251,59 @@ def disk_trial(seed: int, workdir: Path, pool: Pool) -> TrialResult:
         recovery = run_cli(root, env, "apply", "--yes")
         return _finish("disk", seed, start, gallery, emulator, before, root, first, recovery,
                        disk_fault=fault)
+
+
+def bad_edit_trial(seed: int, workdir: Path, pool: Pool, fault_rate: float = 0.2) -> TrialResult:
+    """A user's bad edit of an enrolled face: new bytes without a face at its path, or
+    a targetFace on an empty corner, applied with the local face check off (as when
+    the service's detector and the local one disagree) on a flaky server. The failing
+    add must leave the person its old face, on the server and in the lock, and the
+    apply must say it failed; once the edit is undone, a plain apply converges."""
+    rng = random.Random(f"bad-{seed}")
+    start = random_gallery(rng, pool, f"bad-{seed}")
+    person = rng.choice(start.persons)
+    index = rng.randrange(len(person.faces))
+    rel = person.faces[index].path(person.key, index)
+    target = person.shared is None and rng.random() < 0.5
+    edit = f"{'targetFace on no face' if target else 'bytes without a face'} at {rel}"
+    with _emulator(workdir, latency_ms=rng.randint(20, 60), fault_seed=seed) as emulator:
+        root, env = _prepare(workdir, emulator, start, start)
+        manifest, photo = root / "facesync.yaml", root / rel
+        undo = (manifest.read_bytes(), photo.read_bytes())
+        if target:
+            _set_target_face(manifest, rel, [0, 0, 36, 36])  # a corner: no face there
+        else:
+            photo.write_bytes(no_face_jpeg(seed))
+        before = emulator.faults.counts()
+        emulator.faults.rate = fault_rate
+        first = run_cli(root, env, "apply", "--yes", "--no-face-check")
+        emulator.faults.rate = 0.0
+        kept = verify(emulator.url, emulator.key, start.expected(), root / "facesync.lock.json")
+        manifest.write_bytes(undo[0])  # the user undoes the edit
+        photo.write_bytes(undo[1])
+        recovery = run_cli(root, env, "apply", "--yes")
+        return _finish("bad-edit", seed, start, start, emulator, before, root, first, recovery,
+                       kept=kept, bad_edit=edit)
+
+
+def no_face_jpeg(seed: int) -> bytes:
+    """A 400 px photo of smooth noise: a valid JPEG in which no face can be found."""
+    rng = random.Random(f"no-face-{seed}")
+    small = Image.frombytes("RGB", (8, 8), bytes(rng.randrange(256) for _ in range(192)))
+    out = io.BytesIO()
+    small.resize((400, 400), Image.BILINEAR).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _set_target_face(manifest: Path, rel: str, box: list[int]) -> None:
+    doc = yaml.safe_load(manifest.read_text())
+    for person in doc["groups"][next(iter(doc["groups"]))]["persons"].values():
+        for i, entry in enumerate(person["faces"]):
+            path = entry if isinstance(entry, str) else entry.get("path")
+            if path == rel:
+                fields = {"path": rel} if isinstance(entry, str) else dict(entry)
+                person["faces"][i] = {**fields, "targetFace": box}
+    manifest.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def disk_stop_ok(result: TrialResult) -> bool:
