@@ -2,6 +2,7 @@
 
     python bench/manifest_bench.py [--persons 100000] [--photos 5] [--repeat 3] [--cold]
                                    [--dir /tmp/facesync-manifest-bench] [--profile FORM]
+                                   [--floors]
 
 Writes (once, then reuses) a gallery under --dir: N person folders of small,
 distinct PNGs (one noise image with a different text chunk each) and two
@@ -16,7 +17,9 @@ load is a warm plan's: every file exists and is stat-ed, nothing is decoded.
 Each form is loaded in a fresh process: the first load, the best of --repeat,
 and that process's peak RSS. --cold also times one cold load (every image read
 and decoded) on a copy of the cache-less folder layout. --profile prints the
-top of a cProfile of one warm load of that form.
+top of a cProfile of one warm load of that form. --floors times what no warm
+load can skip: an lstat of every photo (the hash cache's check), a listing of
+every person folder (the folder form) and reading the hash cache.
 """
 
 from __future__ import annotations
@@ -141,6 +144,24 @@ def cold(folder: Path) -> float:
         shutil.rmtree(copy, ignore_errors=True)
 
 
+def floors(folder: Path) -> None:
+    """The system calls and the cache read a warm load makes in any case, timed bare."""
+    people = sorted(e.path for e in os.scandir(folder / "people"))
+    photos = [os.path.join(p, n) for p in people for n in sorted(os.listdir(p))]
+    timed = {
+        f"lstat of {len(photos):,} photos": lambda: [os.lstat(p) for p in photos],
+        f"listdir of {len(people):,} person folders": lambda: [os.listdir(p) for p in people],
+        "hash cache read": lambda: HashCache(folder),
+    }
+    for label, run in timed.items():
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        print(f"  floor: {label}: {best:.2f} s")
+
+
 def profile(manifest: Path) -> None:
     load_manifest(manifest)  # the first load warms the page cache
     profiler = cProfile.Profile()
@@ -158,6 +179,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--cold", action="store_true", help="also time one cold load")
     parser.add_argument("--profile", choices=["inline", "folder"])
+    parser.add_argument("--floors", action="store_true", help="also time the system-call floor")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -179,6 +201,8 @@ def main(argv: list[str]) -> int:
             f"warm load {first:.2f} s first, {best:.2f} s best of {args.repeat}; "
             f"peak RSS {result['rss_mb']:.0f} MB"
         )
+    if args.floors:
+        floors(folder)
     if args.cold:
         print(f"  cold: folder form, every image read and decoded: {cold(folder):.1f} s")
     return 0

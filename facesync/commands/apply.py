@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facesync.commands.common import connection, load, parse_targets
+from facesync.commands.common import connection, load, parse_targets, say
+from facesync.commands.face_checks import check_faces
 from facesync.commands.options import GlobalOptions
 from facesync.commands.terminal import TerminalUI, print_report
 from facesync.engine.sync import SyncRequest, sync
@@ -25,9 +26,12 @@ def run(
     targets: tuple[str, ...],
     rebind: bool = False,
     adopt_groups: tuple[str, ...] = (),
+    face_check: bool = True,
 ) -> int:
     wanted = parse_targets(targets)
     manifest = load(options)
+    if face_check:
+        check_faces(manifest, say=say)  # before any server call
     conn = connection(options, rate)
     saved = load_plan(plan_file) if plan_file is not None else None
     request = SyncRequest(

@@ -1,9 +1,13 @@
 """What several commands share: reading their inputs and refusing bad ones
-before any server call."""
+before any server call, and how the run prints (--quiet, --no-color)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
 
 import click
 
@@ -36,9 +40,43 @@ def check_inputs(manifest: Manifest, lock: LockState, targets: Sequence[Address]
     check_targets(list(targets), manifest, lock)
 
 
+@dataclass
+class _Output:
+    quiet: bool = False
+    no_color: bool = False
+
+
+# One run is one process: --quiet and --no-color hold for every line it prints,
+# also for the notes the engine and the backends hand to `say` as a callback.
+_OUTPUT = _Output()
+
+
+def set_output(options: GlobalOptions) -> None:
+    """Take --quiet and --no-color from the run's options (the CLI calls it first)."""
+    _OUTPUT.quiet = options.quiet
+    _OUTPUT.no_color = options.no_color
+
+
+def use_color(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal, and never with --no-color or a non-empty
+    NO_COLOR in the environment (no-color.org)."""
+    if _OUTPUT.no_color or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(sys.stdout if stream is None else stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def is_warning(text: str) -> bool:
+    """Warnings and errors start so (`warning: ...`, `Warning: ...`); --quiet keeps them."""
+    return text.lstrip().lower().startswith(("warning", "error"))
+
+
 def say(text: str) -> None:
     """A note about how the command runs (which backend, a journal problem): stderr,
-    so that stdout holds only the command's own output (a plan, --json)."""
+    so that stdout holds only the command's own output (a plan, --json). --quiet
+    drops the informational ones."""
+    if _OUTPUT.quiet and not is_warning(text):
+        return
     click.echo(text, err=True)
 
 

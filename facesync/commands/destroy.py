@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from facesync.commands.common import connection, load, parse_targets, read_state, say
 from facesync.commands.options import GlobalOptions
-from facesync.commands.terminal import TerminalUI, print_report
+from facesync.commands.terminal import DestroyUI, print_destroy_report
 from facesync.engine.sync import SyncRequest, sync
 from facesync.errors import FacesyncError
 from facesync.manifest.model import DesiredGroup, Manifest
@@ -71,6 +71,6 @@ def run(options: GlobalOptions, *, yes: bool, parallelism: int, targets: tuple[s
         manifest=desired_after_destroy(options, wanted), lock_path=options.lock_path,
         conn=connection(options), command="destroy", targets=wanted, parallelism=parallelism,
     )
-    ui = TerminalUI(yes=yes, question="Do you really want to destroy these objects?")
+    ui = DestroyUI(yes=yes)
     report = sync(request, ui)
-    return 0 if report is None else print_report(report)
+    return 0 if report is None else print_destroy_report(report, ui.contents)

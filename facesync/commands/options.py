@@ -24,6 +24,8 @@ class GlobalOptions:
     tier: str | None = None
     allow_outside: bool = False
     debug: bool = False
+    quiet: bool = False  # --quiet: no informational notes (warnings and errors stay)
+    no_color: bool = False  # --no-color (NO_COLOR in the environment does the same)
 
     @property
     def manifest_path(self) -> Path:

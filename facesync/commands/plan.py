@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -14,7 +13,9 @@ from facesync.commands.common import (
     load,
     parse_targets,
     say,
+    use_color,
 )
+from facesync.commands.face_checks import check_faces
 from facesync.commands.options import GlobalOptions
 from facesync.engine.checkpoint import recorded_state
 from facesync.engine.planning import make_plan, moved_lock
@@ -33,9 +34,12 @@ def run(
     targets: tuple[str, ...],
     rebind: bool = False,
     adopt_groups: tuple[str, ...] = (),
+    face_check: bool = True,
 ) -> int:
     wanted = parse_targets(targets)
     manifest = load(options)
+    if face_check:
+        check_faces(manifest, say=say)  # before any server call
     conn = connection(options)
     recorded = recorded_state(
         options.lock_path, "" if rebind else conn.identity, rebind=rebind, warn=say
@@ -49,7 +53,7 @@ def run(
     if as_json:
         click.echo(json.dumps(plan_to_json(plan), indent=2, sort_keys=True))
     else:
-        click.echo(render_human(plan, color=sys.stdout.isatty()))
+        click.echo(render_human(plan, color=use_color()))
     if out is not None:
         save_plan(plan, out)
         if not as_json:

@@ -1,8 +1,8 @@
 """Which detected face an add-face call enrols: the only one, or the one in targetFace.
 
-The rule itself is `facesync.face_rules` (shared with the client's manifest
-checks and `validate --faces`); `pick_face` is the emulator's wrapper that turns
-a refusal into the service's error.
+The rule itself is `facesync.face_rules` (shared with the client's face checks
+in `validate` and `plan`), the detectable size included; `pick_face` is the
+emulator's wrapper that turns a refusal into the service's error.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from facesync.face_rules import (
     Refusal,
     centred_in,
     choose_face,
+    detectable,
+    min_face_px,
     target_inside_image,
 )
 
 __all__ = [
-    "Rectangle", "Refusal", "centred_in", "choose_face", "pick_face", "target_inside_image",
+    "Rectangle", "Refusal", "centred_in", "choose_face", "detectable", "min_face_px",
+    "pick_face", "target_inside_image",
 ]  # fmt: skip
 
 # The refusals the add-face handler reports as an image problem (InvalidImage).

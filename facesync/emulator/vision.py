@@ -30,7 +30,8 @@ from facesync.emulator.scenes import (
     scene_of,
 )
 from facesync.errors import FacesyncError
-from facesync.limits import FACE_MAX_PX, FACE_MIN_PX
+from facesync.face_rules import min_face_px
+from facesync.limits import FACE_MAX_PX
 
 __all__ = [
     "Box", "Detection", "FoundFace", "Rectangle", "Scene", "VisionUnavailableError", "analyse",
@@ -76,12 +77,6 @@ def require_vision() -> None:
 
 def _model_files() -> tuple[str, str]:
     return (SHAPE_MODEL, RECOGNITION_MODEL)
-
-
-def min_face_px(width: int, height: int) -> float:
-    """The service's minimum face: 36 px up to 1920x1080, proportionally more above."""
-    long_side, short_side = max(width, height), min(width, height)
-    return FACE_MIN_PX * max(1.0, long_side / 1920, short_side / 1080)
 
 
 class _Models:

@@ -28,6 +28,7 @@ from facesync.digest import bytes_key, image_key, text_digest
 from facesync.engine.outcomes import Deferred, HalfReplaced
 from facesync.engine.record import CallResult
 from facesync.errors import ApiError, FacesyncError, PlanError
+from facesync.image_fit import Sendable, to_send
 from facesync.manifest.hash_cache import forget_entries
 from facesync.plan.model import Action, Change, ResourceType
 from facesync.plan.payloads import (
@@ -279,7 +280,7 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
     must go first to make room."""
     spec = change.payload_as(FaceSpec)
     person_id = _person_id(change, spec, ctx)
-    image = read_image(change)
+    image = to_send(read_image(change))  # a photo above the limits: a downscaled copy
     old = spec.old_persisted_face_id if change.action is Action.REPLACE else None
     if not old:
         face_id = _send_face(change, spec, person_id, image, ctx)
@@ -300,7 +301,14 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
         ctx.delete(ctx.backend.delete_face, spec.kind, spec.group_id, person_id, old)
         ctx.save(change, CallResult())  # the old face is gone: the lock forgets it now
         ctx.resolve(retire)
-        face_id = _send_face(change, spec, person_id, image, ctx)
+        try:
+            face_id = _send_face(change, spec, person_id, image, ctx)
+        except ApiError as second:
+            raise HalfReplaced(
+                f"{change.address}: deleted the old face ({old}) to make room (the person "
+                f"was at the service's limit of 248 faces), but adding the new one failed: "
+                f"{second}", change, second, added=False,
+            ) from second
         return Outcome(f"replaced (persistedFaceId {face_id}, the old face deleted first: "
                        "the person was at the service's limit of 248 faces)")
     try:
@@ -315,9 +323,10 @@ def _add_face(change: Change, ctx: Context) -> Outcome:
     return Outcome(f"replaced (persistedFaceId {face_id})")
 
 
-def _send_face(change: Change, spec: FaceSpec, person_id: str, image: bytes,
+def _send_face(change: Change, spec: FaceSpec, person_id: str, image: Sendable,
                ctx: Context) -> str:
-    """The add-face call under its journal intent, recorded at once."""
+    """The add-face call under its journal intent, recorded at once. A downscaled
+    copy gets the manifest's targetFace mapped onto its own pixel grid."""
     intent = Intent(
         ADD_FACE, spec.group_id, spec.kind, person=spec.person_key, person_id=person_id,
         sha256=spec.sha256, user_data_digest=user_data_digest(spec.user_data),
@@ -329,9 +338,9 @@ def _send_face(change: Change, spec: FaceSpec, person_id: str, image: bytes,
             spec.kind,
             spec.group_id,
             person_id,
-            image,
+            image.data,
             user_data=spec.user_data,
-            target_face=spec.target_face,
+            target_face=image.target_face(spec.target_face),
             detection_model=spec.detection_model,
         )
         ctx.save(change, CallResult(persisted_face_id=face_id))

@@ -4,27 +4,44 @@ one call at a time per person, a checkpoint after every success.
 The main thread schedules; worker threads make calls and checkpoint. When a
 change fails, the changes that need it are skipped and only the failure is
 reported (Terraform's walker does the same). An unreachable endpoint or Ctrl-C
-stops new work; calls already in flight finish and are recorded first.
+stops new work; calls already in flight finish and are recorded first. A
+second Ctrl-C ends the process at once (`_Run.quit_now`).
 """
 
 from __future__ import annotations
 
 import heapq
+import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from facesync.backends.base import FaceBackend, TrainingInfo
 from facesync.engine.actions import CheckpointFailed, Context, Outcome, run_change
-from facesync.engine.events import FAILED, SKIPPED, SUCCEEDED, ChangeEvents, planned_calls
+from facesync.engine.events import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    ChangeEvents,
+    planned_calls,
+    tell_stop,
+)
 from facesync.engine.graph import ExecutionGraph, build_graph
 from facesync.engine.outcomes import fails_everything
 from facesync.engine.record import CallResult
 from facesync.engine.training import TrainingError, run_training
-from facesync.errors import ApiError, ApiUnreachableError, FacesyncError, Interrupted
+from facesync.errors import (
+    EXIT_INTERRUPTED,
+    ApiError,
+    ApiUnreachableError,
+    FacesyncError,
+    Interrupted,
+)
 from facesync.plan.model import Action, Change, Plan, ResourceType
 from facesync.state.journal import Journal
 
@@ -64,15 +81,18 @@ def execute(
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     journal: Journal | None = None,
+    quit_now: Callable[[], NoReturn] | None = None,
 ) -> ApplyReport:
     """Apply `plan`; see the module docstring. `journal` records an intent before
-    every call that creates something; `sleep`/`clock` exist for tests."""
+    every call that creates something; `sleep`/`clock` exist for tests, and
+    `quit_now` (what a second Ctrl-C does: end the process) too."""
     changes = [c for c in plan.changes if train or c.action is not Action.TRAIN]
     stop = threading.Event()
     counting = _Counting(backend)
+    recording = _RecordingGate(checkpoint)
     ctx = Context(
         backend=counting,  # type: ignore[arg-type]
-        checkpoint=checkpoint,
+        checkpoint=recording,
         sleep=sleep or stop.wait,  # stop.wait: a Ctrl-C cuts polling waits short
         clock=clock,
         stop=stop,
@@ -80,7 +100,8 @@ def execute(
         training_timeout=training_timeout,
         journal=journal,
     )
-    run = _Run(build_graph(changes), ctx, max(1, parallelism), progress)
+    run = _Run(build_graph(changes), ctx, max(1, parallelism), progress,
+               recording=recording, quit_now=quit_now or _exit_now)
     started = time.monotonic()
     try:
         run.go()
@@ -94,7 +115,8 @@ class _Run:
     """Scheduler state of one execute() call (main thread only)."""
 
     def __init__(
-        self, graph: ExecutionGraph, ctx: Context, parallelism: int, progress: ChangeEvents | None
+        self, graph: ExecutionGraph, ctx: Context, parallelism: int, progress: ChangeEvents | None,
+        *, recording: _RecordingGate, quit_now: Callable[[], NoReturn],
     ) -> None:
         self.graph, self.ctx, self.parallelism, self.progress = graph, ctx, parallelism, progress
         self.report = ApplyReport()
@@ -106,7 +128,9 @@ class _Run:
         heapq.heapify(self.ready)
         self.in_flight: dict[Future[Outcome], int] = {}
         self.halted = False
+        self.interrupted = False
         self.fatal: BaseException | None = None
+        self.recording, self.quit = recording, quit_now
 
     def go(self) -> None:
         pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="facesync-apply")
@@ -115,10 +139,13 @@ class _Run:
             self._loop(pool)
         except KeyboardInterrupt:
             self._halt()
+            self.interrupted = True
             try:
+                tell_stop(self.progress, "stopping", len(self.in_flight))  # at once
                 self._drain()
             except KeyboardInterrupt:
-                patient = False  # a second Ctrl-C: stop waiting; workers still checkpoint
+                patient = False
+                self.quit_now()
             self._finish_report()
             err = Interrupted(
                 f"interrupted: {len(self.report.succeeded)} of {len(self.graph.nodes)} changes "
@@ -140,6 +167,23 @@ class _Run:
             done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: self.in_flight[f]):
                 self._collect(future)
+
+    def quit_now(self) -> None:
+        """A second Ctrl-C: end the process without waiting for the calls in flight.
+
+        Unwinding would wait for them (the pool's threads are joined at exit, an
+        embedded emulator finishes its requests), so the process ends here, once
+        no result is being recorded: every finished call's result is in the
+        results log already (appended and fsynced, facesync.engine.checkpoint),
+        which the next command folds into the lock file; the lock file is only
+        ever replaced whole. What the calls in flight make on the server, the
+        next apply adopts (journal intents, markers: docs/recovery.md)."""
+        try:
+            with self.recording.closed():
+                tell_stop(self.progress, "quitting", len(self.in_flight))
+                self.quit()
+        except KeyboardInterrupt:  # a third Ctrl-C while a result is being written
+            self.quit()
 
     def _drain(self) -> None:
         while self.in_flight:
@@ -233,7 +277,9 @@ class _Run:
             if node.index not in self.status:
                 self.status[node.index] = SKIPPED
                 self.report.skipped.append(node.change)
-                if self.progress is not None:
+                # After a Ctrl-C, what never started is not shown as done: the
+                # bar stays where the calls left it.
+                if self.progress is not None and not self.interrupted:
                     self.progress.change_finished(
                         node.change, SKIPPED, "apply stopped", planned_calls(node.change)
                     )
@@ -274,6 +320,51 @@ def _done_word(change: Change) -> str:
     return {Action.DELETE: "deleted", Action.UPDATE: "updated", Action.TRAIN: "trained"}.get(
         change.action, "created"
     )
+
+
+def _exit_now() -> NoReturn:
+    """End the process with Ctrl-C's exit code, skipping cleanup that would wait."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+class _RecordingGate:
+    """The checkpoint as workers call it, with a way to wait until no call of it
+    is under way and keep new ones out (a second Ctrl-C quits only then)."""
+
+    def __init__(self, checkpoint: Callable[[Change, CallResult], None]) -> None:
+        self._checkpoint = checkpoint
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._closed = False
+
+    def __call__(self, change: Change, result: CallResult) -> None:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._busy += 1
+        try:
+            self._checkpoint(change, result)
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        """No checkpoint runs inside: the ones under way end first, new ones wait."""
+        with self._cond:
+            self._closed = True
+            while self._busy:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closed = False
+                self._cond.notify_all()
 
 
 class _Counting:

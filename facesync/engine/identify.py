@@ -16,11 +16,16 @@ from facesync.state.model import LockedGroup
 
 @dataclass(frozen=True)
 class NamedFace:
-    """One detected face: its box, and the best candidate's key (or None) and confidence."""
+    """One detected face: its box, and the best candidate (or None) and confidence.
+
+    `person` is the candidate's key in the lock, or its personId when the lock
+    does not manage it (`managed` False)."""
 
     rectangle: tuple[int, int, int, int]  # left, top, width, height
     person: str | None
     confidence: float | None
+    person_id: str | None = None
+    managed: bool = False
 
 
 def identify_faces(
@@ -40,7 +45,7 @@ def identify_faces(
             image, recognition_model=group.recognition_model,
             detection_model=DEFAULT_DETECTION_MODEL,
         )
-        best: dict[str, tuple[str, float]] = {}
+        best: dict[str, tuple[str, float]] = {}  # faceId -> (personId, confidence)
         ids = [f.face_id for f in faces if f.face_id]
         for start in range(0, len(ids), IDENTIFY_FACE_IDS_MAX):
             batch = ids[start : start + IDENTIFY_FACE_IDS_MAX]
@@ -49,9 +54,13 @@ def identify_faces(
             ):
                 if result.candidates:
                     top = result.candidates[0]
-                    best[result.face_id] = (names.get(top.person_id, top.person_id), top.confidence)
+                    best[result.face_id] = (top.person_id, top.confidence)
     out = []
     for f in faces:
-        person, confidence = best.get(f.face_id or "", (None, None))
-        out.append(NamedFace(tuple(f.rectangle), person, confidence))  # type: ignore[arg-type]
+        person_id, confidence = best.get(f.face_id or "", (None, None))
+        key = names.get(person_id) if person_id else None
+        out.append(NamedFace(
+            tuple(f.rectangle), key or person_id, confidence,  # type: ignore[arg-type]
+            person_id=person_id, managed=key is not None,
+        ))
     return out

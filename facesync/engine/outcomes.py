@@ -16,14 +16,18 @@ class Deferred(FacesyncError):
 
 
 class HalfReplaced(FacesyncError):
-    """A face replacement whose new face was added and recorded but whose old face
-    could not be deleted (`cause`): the closing report counts the add, and the
-    journal's retire intent lets the next plan delete the old face."""
+    """A face replacement that did one of its two calls: the new face was added and
+    recorded but the old one could not be deleted (`added`; the journal's retire
+    intent lets the next plan delete it), or, at the 248-face limit, the old face
+    was deleted to make room and the add failed. `cause` is the failed call's
+    error; the closing report counts the half that happened."""
 
-    def __init__(self, message: str, change: Change, cause: FacesyncError) -> None:
+    def __init__(self, message: str, change: Change, cause: FacesyncError, *,
+                 added: bool = True) -> None:
         super().__init__(message)
         self.change = change
         self.cause = cause
+        self.added = added
 
 
 def worth_another_pass(exc: FacesyncError) -> bool:

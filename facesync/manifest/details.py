@@ -11,7 +11,8 @@ import csv
 import difflib
 import io
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress
+from typing import Any, NamedTuple
 
 from facesync.limits import PERSON_KEY_RE
 
@@ -20,8 +21,9 @@ from .schema_check import details_columns, details_problems
 from .yaml_source import DocPath
 
 
-@dataclass(frozen=True)
-class PersonDetails:
+class PersonDetails(NamedTuple):
+    """One row (a tuple: a gallery has 100,000)."""
+
     line: int
     name: str | None
     user_data: str | None
@@ -70,7 +72,7 @@ def parse_details(raw: bytes, label: str, group: DocPath) -> DetailsFile:
         return result
     columns = _header(rows[0], where, result)
     if columns is not None:
-        _rows(rows[1:], columns, group, where, result)
+        _rows(rows[1:], columns, group, where, result, ascii_only=raw.isascii())
     return result
 
 
@@ -107,10 +109,15 @@ def _rows(
     group: DocPath,
     where: DocPath,
     result: DetailsFile,
+    *,
+    ascii_only: bool,
 ) -> None:
     label, key_at = result.label, columns.index("key")
+    name_at = columns.index("name") if "name" in columns else None
+    data_at = columns.index("userData") if "userData" in columns else None
     checked: list[dict[str, Any]] = []
     checked_keys: list[tuple[int, str]] = []
+    persons, match_key = result.persons, PERSON_KEY_RE.match
     for line, record in rows:
         if len(record) != len(columns):
             result.problems.append(Located(where, line, (
@@ -119,26 +126,25 @@ def _rows(
             ), label))
             continue
         key = record[key_at]
-        problem = _key_problem(key, result.persons)
-        if problem:
-            result.problems.append(Located(where, line, problem, label))
+        if not key or key in persons or not match_key(key):
+            result.problems.append(Located(where, line, _key_problem(key, persons), label))
             continue
-        values = {c: v for c, v in zip(columns, record, strict=True) if v}
-        result.persons[key] = PersonDetails(line, values.get("name"), values.get("userData"))
+        values = dict(compress(zip(columns, record, strict=True), record))  # empty: unset
+        name = record[name_at] if name_at is not None else ""
+        user_data = record[data_at] if data_at is not None else ""
+        persons[key] = PersonDetails(line, name or None, user_data or None)
         checked.append(values)
         checked_keys.append((line, key))
-    for problem in details_problems(checked):
+    for problem in details_problems(checked, ascii_only=ascii_only):
         index, *rest = problem.path
         line, key = checked_keys[index]  # type: ignore[index]
         person = (*group, "persons", key, *rest)
         result.problems.append(Located(person, line, problem.message, label))
 
 
-def _key_problem(key: str, seen: dict[str, PersonDetails]) -> str | None:
+def _key_problem(key: str, seen: dict[str, PersonDetails]) -> str:
     if not key:
         return "the row has no key: write the person key (the name of the person's folder)"
     if not PERSON_KEY_RE.match(key):
         return f"'{key}' is not a valid person key: use 1-64 of A-Z, a-z, 0-9, ., _ and -"
-    if key in seen:
-        return f"duplicate row for '{key}' (first on line {seen[key].line}): keep only one"
-    return None
+    return f"duplicate row for '{key}' (first on line {seen[key].line}): keep only one"

@@ -2,7 +2,10 @@
 
 Globs are expanded, every file is checked as the Face API would check it, and
 the same bytes may appear only once per person. Unchanged files are answered
-from the hash cache without being read.
+from the hash cache without being read. A warm load takes most persons through
+a fast lane (listed_faces, known_faces): a batch of persons' photos stat-ed in
+one C loop and looked up at once; a person the lane cannot vouch for (any
+problem, a miss, a symlink) goes through person_faces, which words every problem.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from stat import S_ISREG
 from typing import NamedTuple
@@ -73,6 +78,105 @@ class FaceChecker:
     def __init__(self, paths: ImagePaths, cache: HashCache) -> None:
         self.paths = paths
         self.cache = cache
+
+    def listed_faces(
+        self, written: list[object], lines: list[int], ends: list[int]
+    ) -> list[list[DesiredFace] | None]:
+        """The faces of many persons' `faces` lists at once, each person's sorted by
+        sha256; None for a person whose list holds more than paths and globs to
+        regular files the hash cache knows, or any problem: person_faces() then
+        takes that person. `written` holds the lists one after the other, person
+        i's ending at ends[i]; `lines` the line of each entry."""
+        kinds = _entry_kinds(written)
+        if _OTHER not in kinds and _GLOB not in kinds:  # the common case: nothing to expand
+            real_paths, stats = self.paths.plain_files(written)  # type: ignore[arg-type]
+            return self.known_faces(written, real_paths, stats, lines, ends)  # type: ignore[arg-type]
+        return self.known_faces(*self._mixed_files(written, kinds, lines, ends))
+
+    def _mixed_files(
+        self, written: list[object], kinds: list[str], lines: list[int], ends: list[int]
+    ) -> tuple[list[str], list[str], list[os.stat_result | None], list[int], list[int]]:
+        """known_faces' arguments for entries that are not all plain paths: globs
+        expanded, each person with a long-form entry or an unusable glob left out (-1)."""
+        _leave_persons_with_others(kinds, ends)
+        plain = [w for w, kind in zip(written, kinds, strict=True) if kind is _PLAIN]
+        plain_real, plain_stats = self.paths.plain_files(plain)  # type: ignore[arg-type]
+        files_of = iter(zip(plain, plain_real, plain_stats, strict=True))
+        paths: list[str] = []
+        real_paths: list[str] = []
+        stats: list[os.stat_result | None] = []
+        entry_lines: list[int] = []
+        file_ends: list[int] = []
+        start = 0
+        for end in ends:
+            mark, usable = len(paths), _LEFT not in kinds[start:end]
+            for at in range(start, end):
+                if kinds[at] is _PLAIN:
+                    files: list[ImageFile] | None = [ImageFile(*next(files_of))]
+                else:
+                    files = self._expanded(written[at]) if usable else None  # type: ignore[arg-type]
+                    usable = usable and files is not None
+                for file in files or ():
+                    paths.append(file.path)
+                    real_paths.append(file.abs_path)
+                    stats.append(file.stat)
+                    entry_lines.append(lines[at])
+            if not usable:
+                for made in (paths, real_paths, stats, entry_lines):
+                    del made[mark:]
+            file_ends.append(len(paths) if usable else -1)
+            start = end
+        return paths, real_paths, stats, entry_lines, file_ends
+
+    def known_faces(
+        self,
+        paths: list[str],
+        real_paths: list[str],
+        stats: list[os.stat_result | None],
+        lines: list[int],
+        ends: list[int],
+    ) -> list[list[DesiredFace] | None]:
+        """The faces of files found regular (`stats`, None for any other), person i's
+        ending at ends[i] (-1: that person is not taken here), each person's sorted;
+        None for a person with a file the hash cache does not know (or sends
+        downscaled), more than the limit, or the same bytes twice."""
+        keys = self.cache.keys(paths, stats)
+        if None in stats:
+            sizes = [found.st_size if found is not None else 0 for found in stats]
+        else:
+            sizes = list(map(_SIZE, stats))
+        faces = list(map(
+            desired_face, paths, real_paths, keys, sizes, repeat(None), repeat(None),
+            repeat(DEFAULT_DETECTION_MODEL), lines,
+        ))
+        found: list[list[DesiredFace] | None] = []
+        start = 0
+        for end in ends:
+            if end < 0:
+                found.append(None)
+                continue
+            mine = keys[start:end]
+            if (
+                None in mine
+                or not 0 < end - start <= FACES_PER_PERSON_MAX
+                or len(set(mine)) != end - start
+            ):
+                found.append(None)
+            else:
+                found.append(sorted(faces[start:end], key=_by_sha256))
+            start = end
+        return found
+
+    def _expanded(self, written: str) -> list[ImageFile] | None:
+        """The regular files a glob (or a path to normalise) names, or None when
+        person_faces() has something to say about them."""
+        try:
+            files, problems = self.paths.expand(written)
+        except PathProblem:
+            return None
+        if problems or any(f.stat is None or not S_ISREG(f.stat.st_mode) for f in files):
+            return None
+        return files
 
     def person_faces(
         self, entries: list[FaceEntry], faces_path: DocPath, faces_line: int, listed: int
@@ -138,28 +242,13 @@ class FaceChecker:
     ) -> list[DesiredFace]:
         faces: list[DesiredFace] = []
         first_seen: dict[str, DesiredFace] = {}
-        lookup = self.cache.lookup
         for entry, files in expanded:
-            plain = entry.target_face is None
             for file in files:
-                # the common case first: a regular file the hash cache knows
-                found = file.stat
-                key = (
-                    lookup(file.path, found)
-                    if plain and found is not None and S_ISREG(found.st_mode)
-                    else None
-                )
-                if key is not None:
-                    face = desired_face(
-                        file.path, file.abs_path, key, found.st_size, None,  # type: ignore[union-attr]
-                        entry.user_data, entry.detection_model, entry.line,
-                    )
-                else:
-                    try:
-                        face = self._face(entry, file)
-                    except _Unusable as exc:
-                        problems.append(Located(entry.path, entry.line, exc.message))
-                        continue
+                try:
+                    face = self._face(entry, file)
+                except _Unusable as exc:
+                    problems.append(Located(entry.path, entry.line, exc.message))
+                    continue
                 earlier = first_seen.setdefault(face.sha256, face)
                 if earlier is not face:
                     problems.append(Located(entry.path, entry.line, listed_twice(face, earlier)))
@@ -174,19 +263,19 @@ class FaceChecker:
         if found is None:
             found = _stat(file)
         key = self.cache.lookup(file.path, found)
-        target = entry.target_face
-        if key is None:
+        cached = self.cache.entry(file.path) if key is not None else None
+        if key is None or cached is None:
             key, info = self._examine(file, found)
-        elif target is not None:
-            cached = self.cache.entry(file.path)
-            info = cached.info if cached is not None else self._examine(file, found)[1]
+        else:
+            info = cached.info
+        target = entry.target_face
         if target is not None:
             problem = check_target_face(info, target)
             if problem:
                 raise _Unusable(f"{file.path}: {problem}")
         return desired_face(
             file.path, file.abs_path, key, found.st_size, target, entry.user_data,
-            entry.detection_model, entry.line,
+            entry.detection_model, entry.line, info.downscaled_from(found.st_size),
         )
 
     def _examine(self, file: ImageFile, found: os.stat_result) -> tuple[str, ImageInfo]:
@@ -207,8 +296,48 @@ class FaceChecker:
         return image_key(sha256), info  # the short identity the lock keeps
 
 
-def _by_sha256(face: DesiredFace) -> str:
-    return face.sha256
+_by_sha256 = attrgetter("sha256")
+_SIZE = attrgetter("st_size")
+_PLAIN, _GLOB, _OTHER, _LEFT = "plain", "glob", "other", "left"
+# What makes an entry need _NEEDS_EXPANSION, looked for in many entries joined by
+# newlines (which none of them holds) with substring searches
+_EXPANDED_PARTS = ("*", "?", "[", "/.", "//", "\n/", "\n.", "/\n", "\n\n")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def _entry_kinds(written: list[object]) -> list[str]:
+    """_PLAIN for each plain relative path, _GLOB for another text (a glob, a path
+    to normalise), _OTHER for the rest: a few searches over all of them in the
+    common case."""
+    try:
+        joined = "\n".join(written)  # type: ignore[arg-type]
+    except TypeError:  # not only texts
+        joined = None
+    if (
+        joined is not None
+        and joined.count("\n") == len(written) - 1
+        and not any(part in joined for part in _EXPANDED_PARTS)
+        and joined[:1] not in ("", "\n", "/", ".")
+        and joined[-1:] not in ("\n", "/")
+        and _CONTROL_BUT_NEWLINE.search(joined) is None
+    ):
+        return [_PLAIN] * len(written)
+    return [
+        _OTHER if not isinstance(w, str) or not w
+        else _GLOB if _NEEDS_EXPANSION.search(w)
+        else _PLAIN
+        for w in written
+    ]
+
+
+def _leave_persons_with_others(kinds: list[str], ends: list[int]) -> None:
+    """Marks every entry of a person with an _OTHER entry (a long-form one) _LEFT:
+    person_faces takes that person, and nothing of it is stat-ed here first."""
+    start = 0
+    for end in ends:
+        if _OTHER in kinds[start:end]:
+            kinds[start:end] = [_LEFT] * (end - start)
+        start = end
 
 
 def _stat(file: ImageFile) -> os.stat_result:

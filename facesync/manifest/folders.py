@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+import stat
+from operator import attrgetter, methodcaller
+from typing import NamedTuple
 
 from facesync.limits import PERSON_KEY_RE
 
-from .paths import ImageFile, ImagePaths, PathProblem
+from .paths import ImageFile, ImagePaths, PathProblem, all_regular, lstats
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 _SUFFIXES_TEXT = ", ".join(IMAGE_SUFFIXES)
 
 
-@dataclass(frozen=True)
-class PersonFolder:
+class PersonFolder(NamedTuple):
+    """One person's folder (a tuple: a gallery has 100,000)."""
+
     key: str
     path: str  # the folder as written relative to the manifest's folder, normalised
-    files: tuple[ImageFile, ...]  # sorted by name
+    real: str  # its real path
 
 
 def is_image_name(name: str) -> bool:
@@ -32,8 +35,9 @@ def is_image_name(name: str) -> bool:
 
 
 def scan_person_folders(paths: ImagePaths, written: str) -> tuple[list[PersonFolder], list[str]]:
-    """The person folders under `written` (sorted by key) and what is wrong with
-    the others. Raises PathProblem when the folder itself cannot be used."""
+    """The person folders under `written` (sorted by key; their images are found by
+    images_of or listed_images) and what is wrong with the others. Raises
+    PathProblem when the folder itself cannot be used."""
     top, real_top = paths.folder_of(written)
     try:
         entries = _listing(real_top, top or ".")
@@ -45,6 +49,7 @@ def scan_person_folders(paths: ImagePaths, written: str) -> tuple[list[PersonFol
         entries = _listing(real_top, top)
     persons: list[PersonFolder] = []
     problems: list[str] = []
+    top_prefix = real_top.rstrip("/") + "/"
     for entry in entries:
         name = entry.name
         rel = f"{top}/{name}" if top else name
@@ -63,38 +68,106 @@ def scan_person_folders(paths: ImagePaths, written: str) -> tuple[list[PersonFol
                 "A-Z, a-z, 0-9, ., _ and -"
             )
             continue
-        try:
-            person = _person(paths, entry, rel, real_top)
+        try:  # a folder that is no symlink lies where its parent does: no lstat needed
+            real = paths.real_dir_of(rel) if entry.is_symlink() else f"{top_prefix}{name}"
         except PathProblem as exc:
             problems.append(exc.message)
             continue
-        persons.append(person)
+        persons.append(PersonFolder(name, rel, real))
     return persons, problems
 
 
-def _person(paths: ImagePaths, entry: os.DirEntry[str], rel: str, real_top: str) -> PersonFolder:
-    # a folder that is no symlink lies where its parent does: no lstat needed
-    real = paths.real_dir_of(rel) if entry.is_symlink() else f"{real_top.rstrip('/')}/{entry.name}"
+def images_of(paths: ImagePaths, folder: PersonFolder) -> tuple[ImageFile, ...]:
+    """The image files of a person folder, sorted by name; raises PathProblem."""
     files = []
-    for image in _listing(real, rel):
+    for image in _listing(folder.real, folder.path):
         name = image.name
         if name.startswith(".") or not is_image_name(name) or _is_dir(image):
             continue
-        path = f"{rel}/{name}"
+        path = f"{folder.path}/{name}"
         if image.is_symlink():
             files.append(paths.file(path))
             continue
-        try:  # the listing's lstat: a warm load's one system call per photo
+        try:  # the listing's lstat
             found = image.stat(follow_symlinks=False)
         except OSError:
             found = None  # the face check says what is wrong with it
-        files.append(ImageFile(path, f"{real}/{name}", found))
+        files.append(ImageFile(path, f"{folder.real}/{name}", found))
     if not files:
         raise PathProblem(
-            f"the folder '{rel}' holds no images ({_SUFFIXES_TEXT}): add photos of the "
-            "person or remove the folder"
+            f"the folder '{folder.path}' holds no images ({_SUFFIXES_TEXT}): add photos of "
+            "the person or remove the folder"
         )
-    return PersonFolder(entry.name, rel, tuple(files))
+    return tuple(files)
+
+
+class Listed(NamedTuple):
+    """The image files of many person folders, one folder after the other."""
+
+    paths: list[str]
+    real_paths: list[str]
+    stats: list[os.stat_result | None]  # lstats, all of regular files
+    ends: list[int]  # where folder i's files end; -1: images_of must read that folder
+
+
+def listed_images(folders: list[PersonFolder]) -> Listed:
+    """images_of() of many folders at once, for the common case of folders that hold
+    regular files only (beside hidden and other files, and subfolders): one listing
+    per folder and one C loop over the lstats of all their images."""
+    paths: list[str] = []
+    real_paths: list[str] = []
+    ends: list[int] = []
+    for folder in folders:
+        try:
+            names = os.listdir(folder.real)
+        except OSError:  # images_of says why
+            ends.append(-1)
+            continue
+        names.sort()
+        if any(map(_HIDDEN, names)) or not all(map(_IMAGE, map(str.lower, names))):
+            names = [n for n in names if n[0] != "." and is_image_name(n)]
+        paths += map((folder.path + "/").__add__, names)
+        real_paths += map((folder.real + "/").__add__, names)
+        ends.append(len(paths) if names else -1)
+    found = lstats(real_paths)
+    if not all_regular(found):
+        return _without_folders(Listed(paths, real_paths, found, ends))
+    return Listed(paths, real_paths, found, ends)
+
+
+_NAME = attrgetter("name")
+_HIDDEN = methodcaller("startswith", ".")
+_IMAGE = methodcaller("endswith", IMAGE_SUFFIXES)  # of a lower-case name
+
+
+def _without_folders(listed: Listed) -> Listed:
+    """`listed` without subfolders (which images_of skips); a person folder with
+    anything else but regular files (a symlink, a file gone) is left to images_of."""
+    kept = Listed([], [], [], [])
+    start = 0
+    for end in listed.ends:
+        if end < 0:
+            kept.ends.append(-1)
+            continue
+        files = [i for i in range(start, end) if not _is_folder(listed.stats[i])]
+        start = end
+        if not files or not all(_is_regular(listed.stats[i]) for i in files):
+            kept.ends.append(-1)
+            continue
+        for i in files:
+            kept.paths.append(listed.paths[i])
+            kept.real_paths.append(listed.real_paths[i])
+            kept.stats.append(listed.stats[i])
+        kept.ends.append(len(kept.paths))
+    return kept
+
+
+def _is_folder(found: os.stat_result | None) -> bool:
+    return found is not None and stat.S_ISDIR(found.st_mode)
+
+
+def _is_regular(found: os.stat_result | None) -> bool:
+    return found is not None and stat.S_ISREG(found.st_mode)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -107,7 +180,7 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 def _listing(real: str, rel: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(real) as found:
-            return sorted(found, key=lambda e: e.name)
+            return sorted(found, key=_NAME)
     except FileNotFoundError:
         raise PathProblem(
             f"the folder '{rel}' does not exist: create it with one subfolder per person, "

@@ -21,10 +21,14 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, itemgetter, ne
 from pathlib import Path
 
 from facesync.atomic import write_atomically
 from facesync.digest import image_key
+from facesync.image_fit import needs_downscale
+from facesync.limits import IMAGE_MAX_BYTES
 from facesync.workspace import ensure_local_dir, hash_cache_path
 
 from .images import ImageInfo
@@ -34,6 +38,13 @@ CACHE_VERSION = 3
 # the same mtime tick without its size changing; such entries are not cached.
 RACY_WINDOW_NS = 2_000_000_000
 _KEY_LENGTH = 22  # facesync.digest.image_key
+# the parts of an entry after its stamp: "<key> <width> <height> <format>"
+_KEY = itemgetter(slice(0, _KEY_LENGTH))
+_SEPARATOR = itemgetter(slice(_KEY_LENGTH, _KEY_LENGTH + 1))
+_SIDES = itemgetter(slice(_KEY_LENGTH + 1, None))
+_STAMP_FIELDS = attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+_STAMP_FORMAT = "%d %d %d %d ".__mod__  # _stamp of _STAMP_FIELDS
+_SIZE = attrgetter("st_size")
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,39 @@ class HashCache:
         self.enabled = enabled
         self._entries, self._dirty = _read(folder) if enabled else ({}, False)
         self._used: set[str] = set()
+        self._used_lists: list[list[str]] = []  # keys()'s paths, made a set only to prune
+
+    def keys(self, paths: list[str], stats: list[os.stat_result | None]) -> list[str | None]:
+        """lookup() of many files at once (a warm load's one pass over its photos, in C
+        loops): the image key of each path whose stat matches, None for the others
+        (a stat None, a miss) and for a photo sent downscaled (entry() tells its size)."""
+        self._used_lists.append(paths)
+        found = list(map(self._entries.get, paths, repeat("")))
+        if None in stats:  # NUL starts no entry: a miss
+            stamps = [_STAMP_FORMAT(_STAMP_FIELDS(s)) if s is not None else "\0" for s in stats]
+        else:
+            stamps = list(map(_STAMP_FORMAT, map(_STAMP_FIELDS, stats)))
+        rest = list(map(str.removeprefix, found, stamps))
+        if all(map(ne, map(len, rest), map(len, found))) and set(map(_SEPARATOR, rest)) == {" "}:
+            keys: list[str | None] = list(map(_KEY, rest))  # the warm case: every one a hit
+            sides = set(map(_SIDES, rest))
+        else:
+            keys = [
+                r[:_KEY_LENGTH] if len(r) < len(f) and r[_KEY_LENGTH : _KEY_LENGTH + 1] == " "
+                else None
+                for r, f in zip(rest, found, strict=True)
+            ]
+            sides = {r[_KEY_LENGTH + 1 :] for r, k in zip(rest, keys, strict=True) if k}
+        if _any_sent_downscaled(sides, stats):  # rare: then each hit is looked at again
+            keys = [k and self._as_sent(p, k) for p, k in zip(paths, keys, strict=True)]
+        return keys
+
+    def _as_sent(self, path: str, key: str) -> str | None:
+        """`key`, or None when the cached image of `path` is sent downscaled."""
+        cached = self.entry(path)
+        if cached is None or needs_downscale(cached.size, cached.width, cached.height):
+            return None
+        return key
 
     def lookup(self, path: str, stat: os.stat_result) -> str | None:
         """The image key cached for `path` if its size, mtime, ctime and inode still match."""
@@ -110,7 +154,8 @@ class HashCache:
         gone (unless not `prune`: that costs a stat per entry no load looked up)."""
         if not self.enabled or not self._dirty:
             return
-        for path in [p for p in self._entries if prune and p not in self._used]:
+        used = self._used.union(*self._used_lists) if prune else self._used
+        for path in [p for p in self._entries if prune and p not in used]:
             if not os.path.exists(self.folder / path):
                 del self._entries[path]
         body = {"version": CACHE_VERSION, "entries": dict(sorted(self._entries.items()))}
@@ -148,7 +193,22 @@ def _read(folder: Path) -> tuple[dict[str, str], bool]:
     if body.get("version") != CACHE_VERSION:
         return {}, body.get("version") in (1, 2)
     # checked one by one when looked up: a damaged entry is only a miss
-    return {p: e for p, e in body["entries"].items() if isinstance(e, str)}, False
+    entries: dict[str, str] = body["entries"]
+    if set(map(type, entries.values())) - {str}:  # the rare damaged file: keep the texts
+        entries = {p: e for p, e in entries.items() if isinstance(e, str)}
+    return entries, False
+
+
+def _any_sent_downscaled(sides: set[str], stats: list[os.stat_result | None]) -> bool:
+    """Whether a photo of these stats, or a cached image of these distinct
+    `<width> <height> <format>` texts (a gallery has few), may be sent downscaled."""
+    for text in sides:
+        parts = text.split(" ")
+        if len(parts) != 3 or not (parts[0].isdecimal() and parts[1].isdecimal()):
+            return True  # a damaged entry: keys() looks at each
+        if needs_downscale(0, int(parts[0]), int(parts[1])):
+            return True
+    return max(map(_SIZE, filter(None, stats)), default=0) > IMAGE_MAX_BYTES
 
 
 def _stamp(size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
@@ -160,10 +220,11 @@ def _parse_text(text: str | None) -> CachedImage | None:
     parts = text.split(" ") if isinstance(text, str) else []
     if len(parts) != 8 or len(parts[4]) != _KEY_LENGTH:
         return None
+    size, mtime_ns, ctime_ns, inode, key, width, height, kind = parts
     try:
-        size, mtime_ns, ctime_ns, inode, width, height = (
-            int(parts[i]) for i in (0, 1, 2, 3, 5, 6)
+        return CachedImage(
+            int(size), int(mtime_ns), int(ctime_ns), int(inode), key, int(width), int(height),
+            kind,
         )
     except ValueError:
         return None
-    return CachedImage(size, mtime_ns, ctime_ns, inode, parts[4], width, height, parts[7])

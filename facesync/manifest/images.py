@@ -3,6 +3,9 @@ before any call so a bad photo fails in `plan`, not halfway through `apply`.
 
 Which files the service takes and how it decodes them is `facesync.image_rules`,
 the code the emulator runs too; this module words its refusals as what to fix.
+A photo above the service's 6 MB or its largest side is not refused: it is sent
+as a downscaled copy (`facesync.image_fit`), so only files beyond what facesync
+reads to downscale are.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 from facesync.errors import FacesyncError
 from facesync.face_rules import target_inside_image, target_is_valid
+from facesync.image_fit import SOURCE_MAX_BYTES, needs_downscale
 from facesync.image_rules import (
     FORMATS_TEXT,
     ImageRefusal,
@@ -19,7 +23,7 @@ from facesync.image_rules import (
     decode_first_frame,
     open_image,
 )
-from facesync.limits import FACE_MIN_PX, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS, IMAGE_MIN_BYTES
+from facesync.limits import FACE_MIN_PX, IMAGE_MAX_PIXELS, IMAGE_MIN_BYTES
 
 _BOMB = (
     f"the image declares more than the {IMAGE_MAX_PIXELS // 1_000_000} megapixels "
@@ -43,27 +47,34 @@ class ImageInfo:
     width: int
     height: int
 
+    def downscaled_from(self, size_bytes: int) -> tuple[int, int] | None:
+        """(width, height) when a file of `size_bytes` with this image is sent as a
+        downscaled copy (facesync.image_fit), else None: DesiredFace.downscaled_from."""
+        if needs_downscale(size_bytes, self.width, self.height):
+            return self.width, self.height
+        return None
+
 
 class ImageProblem(FacesyncError):
     """An image the Face API would refuse; the message says what to fix."""
 
 
 def size_problem(size: int) -> str | None:
-    """What is wrong with a file of `size` bytes, or None (usable from a stat alone)."""
-    reason = byte_size_refusal(size)
-    if reason is None:
-        return None
+    """What is wrong with a file of `size` bytes, or None (usable from a stat alone).
+    Above the service's 6 MB is fine: such a photo is sent downscaled."""
     if size == 0:
         return f"the file is empty (0 bytes): replace it with a {FORMATS_TEXT} photo"
-    if reason is Reason.TOO_SMALL:
+    if byte_size_refusal(size) is Reason.TOO_SMALL:
         return (
             f"the file is {size:,} bytes, below the Face API's minimum of "
             f"{IMAGE_MIN_BYTES:,} bytes: use a larger photo"
         )
-    return (
-        f"the file is {size:,} bytes, above the Face API's limit of "
-        f"{IMAGE_MAX_BYTES:,} bytes (6 MB): shrink or recompress it"
-    )
+    if size > SOURCE_MAX_BYTES:
+        return (
+            f"the file is {size:,} bytes, more than the {SOURCE_MAX_BYTES // 2**20} MB "
+            "facesync reads to downscale a photo: export a smaller copy of it"
+        )
+    return None
 
 
 def dimensions_problem(width: int, height: int) -> str | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from itertools import accumulate, chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from facesync.manifest.model import (
     DEFAULT_DETECTION_MODEL,
     DEFAULT_RECOGNITION_MODEL,
     PERSON_GROUP,
+    DesiredFace,
     DesiredGroup,
     DesiredPerson,
     Manifest,
@@ -27,7 +30,7 @@ from facesync.schemas_dir import json_path
 from .details import DetailsFile, PersonDetails, parse_details
 from .faces import FaceChecker, FaceEntry, Located
 from .fast_yaml import read_simple_yaml
-from .folders import scan_person_folders
+from .folders import PersonFolder, images_of, listed_images, scan_person_folders
 from .hash_cache import HashCache
 from .paths import ImagePaths, PathProblem
 from .schema_check import schema_problems
@@ -105,14 +108,23 @@ def _digest(raw: bytes, details: list[bytes], groups: list[DesiredGroup]) -> str
     digest = hashlib.sha256(raw)
     for data in details:
         digest.update(b"\ndetails:" + data)
-    digest.update("".join([
-        f"\n{group.group_id}/{person.key}/{face.sha256}"
-        for group in groups for person in group.persons for face in person.faces
-    ]).encode())
+    parts = []
+    for group in groups:
+        for person in group.persons:
+            if person.faces:  # "\n<group>/<person>/<image key>" of each face, one join a person
+                prefix = f"\n{group.group_id}/{person.key}/"
+                parts.append(prefix + prefix.join(map(_SHA256, person.faces)))
+    digest.update("".join(parts).encode())
     return digest.hexdigest()
 
 
+_SHA256 = attrgetter("sha256")
+
+
 _NO_DETAILS = PersonDetails(0, None, None)
+# Persons whose faces are found at once: large enough for few Python calls per
+# photo, small enough to keep a batch's stat results few.
+_BATCH = 2048
 
 
 def _by_key(person: DesiredPerson) -> str:
@@ -151,11 +163,7 @@ class _ModelBuilder:
 
     def _group(self, group_id: str, body: dict[str, Any]) -> DesiredGroup:
         where = ("groups", group_id)
-        persons = [
-            self._person((*where, "persons", key), key, person)
-            for key, person in _mapping(body.get("persons")).items()
-            if isinstance(person, dict)
-        ]
+        persons = self._inline_persons(where, _mapping(body.get("persons")))
         source = body.get("personsFrom")
         if isinstance(source, dict) and isinstance(source.get("folder"), str):
             persons += self._folder_persons(where, source, {p.key: p.line for p in persons})
@@ -169,6 +177,37 @@ class _ModelBuilder:
             persons=tuple(persons),
             line=self.doc.line_of(where),
         )
+
+    def _inline_persons(self, group: DocPath, written: dict[str, Any]) -> list[DesiredPerson]:
+        """The persons under `persons`: a batch of them at a time through the checker's
+        fast lane, each person it leaves (any problem) one by one through _person."""
+        bodies = [(key, body) for key, body in written.items() if isinstance(body, dict)]
+        where = (*group, "persons")
+        if self.bad_faces:  # a refused face entry: no lane for a manifest with problems
+            return [self._person((*where, key), key, body) for key, body in bodies]
+        lines = self.doc.below(where)
+        persons: list[DesiredPerson] = []
+        for start in range(0, len(bodies), _BATCH):
+            batch = bodies[start : start + _BATCH]
+            lists = [body.get("faces") for _, body in batch]
+            listed = [f if type(f) is list else [] for f in lists]
+            counts = list(map(len, listed))
+            key_lines, item_lines = lines.keys_and_items([k for k, _ in batch], "faces", counts)
+            found = self.checker.listed_faces(
+                list(chain.from_iterable(listed)), item_lines, list(accumulate(counts))
+            )
+            for (key, body), faces, faces_list, line in zip(
+                batch, found, lists, key_lines, strict=True
+            ):
+                if faces is None or type(faces_list) is not list:
+                    persons.append(self._person((*where, key), key, body))
+                    continue
+                name, user_data = body.get("name", key), body.get("userData")
+                persons.append(DesiredPerson(
+                    key, name if type(name) is str else key,
+                    user_data if type(user_data) is str else None, tuple(faces), line,
+                ))
+        return persons
 
     def _folder_persons(
         self, group: DocPath, source: dict[str, Any], inline: dict[str, int]
@@ -190,13 +229,18 @@ class _ModelBuilder:
                     f"the person '{folder.key}' is also the folder '{folder.path}' of "
                     "personsFrom: keep the person in one place"
                 )))
-                continue
-            faces, problems = self.checker.folder_faces(folder.path, folder.files, where, line)
-            self.problems += problems
-            row = details.persons.pop(folder.key, _NO_DETAILS)
-            persons.append(DesiredPerson(
-                folder.key, row.name or folder.key, row.user_data, tuple(faces), line
-            ))
+        folders = [f for f in folders if f.key not in inline]
+        for start in range(0, len(folders), _BATCH):
+            batch = folders[start : start + _BATCH]
+            for folder, faces in zip(batch, self._folder_batch(batch, line), strict=True):
+                if faces is None:
+                    faces = self._folder_faces(folder, where, line)
+                    if faces is None:
+                        continue
+                row = details.persons.pop(folder.key, _NO_DETAILS)
+                persons.append(DesiredPerson(
+                    folder.key, row.name or folder.key, row.user_data, tuple(faces), line
+                ))
         for key, row in details.persons.items():
             if key not in inline:
                 self.problems.append(Located((*group, "persons", key), row.line, (
@@ -204,6 +248,31 @@ class _ModelBuilder:
                     "folder with the person's photos or remove the row"
                 ), details.label))
         return persons
+
+    def _folder_batch(
+        self, folders: list[PersonFolder], line: int
+    ) -> list[list[DesiredFace] | None]:
+        """The faces of many person folders through the checker's fast lane, None for
+        each folder it leaves to _folder_faces."""
+        listed = listed_images(folders)
+        taken = iter(self.checker.known_faces(
+            listed.paths, listed.real_paths, listed.stats, [line] * len(listed.paths),
+            [end for end in listed.ends if end >= 0],
+        ))
+        return [next(taken) if end >= 0 else None for end in listed.ends]
+
+    def _folder_faces(
+        self, folder: PersonFolder, where: DocPath, line: int
+    ) -> list[DesiredFace] | None:
+        """The faces of one person folder and its problems; None when it has no images."""
+        try:
+            files = images_of(self.checker.paths, folder)
+        except PathProblem as exc:
+            self.problems.append(Located(where, line, exc.message))
+            return None
+        faces, problems = self.checker.folder_faces(folder.path, files, where, line)
+        self.problems += problems
+        return faces
 
     def _details(self, group: DocPath, written: Any) -> DetailsFile:
         if not isinstance(written, str):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from facesync.image_fit import needs_downscale
+
 PERSON_GROUP = "personGroup"
 LARGE_PERSON_GROUP = "largePersonGroup"
 # What facesync asks for when the manifest names no model (newer than the
@@ -32,6 +34,14 @@ class DesiredFace:
     user_data: str | None = None
     detection_model: str = DEFAULT_DETECTION_MODEL
     line: int = 0  # line of the face entry in the manifest (for diagnostics)
+    # (width, height) of a photo above the service's limits, from the checks; None
+    # for the others, and for a file over 6 MB whose size alone told the checks
+    downscaled_from: tuple[int, int] | None = None
+
+    @property
+    def sent_downscaled(self) -> bool:
+        """Whether add-face sends a downscaled copy of the photo (facesync.image_fit)."""
+        return needs_downscale(self.size, *(self.downscaled_from or (0, 0)))
 
 
 _new = object.__new__
@@ -46,6 +56,7 @@ def desired_face(
     user_data: str | None,
     detection_model: str,
     line: int,
+    downscaled_from: tuple[int, int] | None = None,
 ) -> DesiredFace:
     """DesiredFace(...) without its frozen fields' one __setattr__ call each: the
     same value, built three times faster (a gallery builds 500,000)."""
@@ -54,6 +65,8 @@ def desired_face(
         path=path, abs_path=abs_path, sha256=sha256, size=size, target_face=target_face,
         user_data=user_data, detection_model=detection_model, line=line,
     )
+    if downscaled_from is not None:  # rare: the others read the class's default
+        face.__dict__["downscaled_from"] = downscaled_from
     return face
 
 

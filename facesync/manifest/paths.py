@@ -7,13 +7,16 @@ from __future__ import annotations
 import fnmatch
 import functools
 import glob
+import operator
 import os
 import posixpath
 import re
 import stat
 import unicodedata
 from collections.abc import Callable
+from itertools import repeat
 from pathlib import Path
+from stat import S_ISREG
 from typing import NamedTuple
 
 _GLOB = re.compile(r"[*?\[]")
@@ -51,6 +54,9 @@ class ImagePaths:
         self._real_dirs: dict[str, str] = {"": self.real_folder}  # by relative path
         self._prefixes: dict[str, str] = {}  # the same, with a trailing "/"
         self._inside_dirs: set[str] = set()  # prefixes of folders known to be inside
+        self._asked: dict[str, int] = {}  # _is_link's questions by folder
+        self._inside_start = self.real_folder.rstrip(os.sep) + os.sep  # of what lies inside
+        self._kinds: dict[str, dict[str, bool]] = {}  # whether each entry is a symlink
 
     def _real_dir(self, rel: str) -> str:
         """os.path.realpath of a folder, each resolved once from its parent's
@@ -62,10 +68,25 @@ class ImagePaths:
         if name in ("", ".", "..") or rel.startswith("/") or parent.startswith(".."):
             real = os.path.realpath(os.path.join(self.folder, rel))
         else:
-            candidate = os.path.join(self._real_dir(parent), name)
-            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            parent_real = self._real_dirs.get(parent) or self._real_dir(parent)
+            candidate = f"{parent_real.rstrip('/')}/{name}"  # os.path.join's, cheaper
+            link = self._is_link(parent_real, name, candidate)
+            real = os.path.realpath(candidate) if link else candidate
         self._real_dirs[rel] = real
         return real
+
+    def _is_link(self, parent: str, name: str, path: str) -> bool:
+        """os.path.islink(path), `path` being `name` in the folder `parent`: from one
+        listing of `parent` once it is asked about many of its entries (a folder of
+        100,000 person folders costs one scandir, not 100,000 lstats)."""
+        kinds = self._kinds.get(parent)
+        if kinds is None:
+            asked = self._asked[parent] = self._asked.get(parent, 0) + 1
+            if asked < _LIST_AFTER:
+                return os.path.islink(path)
+            kinds = self._kinds[parent] = _entry_kinds(parent)
+        link = kinds.get(name)
+        return os.path.islink(path) if link is None else link
 
     def expand(self, written: str) -> tuple[list[ImageFile], list[str]]:
         """The files `written` names (sorted) and the problems of those that may not be used.
@@ -196,13 +217,61 @@ class ImagePaths:
                 f"'{written}' leaves the manifest's folder: keep images inside it {_OUTSIDE_HINT}"
             )
 
+    def prefix(self, folder: str) -> str:
+        """The real path of the folder `folder` (relative, normalised) with a trailing '/'."""
+        prefix = self._prefixes.get(folder)
+        if prefix is None:
+            prefix = self._prefixes[folder] = self._real_dir(folder).rstrip("/") + "/"
+        return prefix
+
+    def inside_prefix(self, folder: str) -> str | None:
+        """prefix(folder) when the files in it may be used as they lie (the folder is
+        inside the manifest's folder, or outside is allowed), else None: file() then
+        says what is wrong. The plain-path fast lane's check, once per folder."""
+        prefix = self.prefix(folder)
+        if prefix in self._inside_dirs:
+            return prefix
+        if self.allow_outside or prefix.startswith(self._inside_start):
+            self._inside_dirs.add(prefix)
+            return prefix
+        return None
+
+    def _listed_prefix(self, folder: str) -> str | None:
+        """inside_prefix(folder) of a folder inside the manifest's folder that a
+        listing of its parent shows is no symlink, from that listing alone; else None."""
+        prefix = self._prefixes.get(folder)
+        if prefix is not None:
+            return prefix if prefix in self._inside_dirs else None
+        parent, _, name = folder.rpartition("/")
+        parent_real = self._real_dirs.get(parent)
+        kinds = self._kinds.get(parent_real) if parent_real is not None else None
+        if kinds is None or kinds.get(name) is not False:
+            return None
+        real = self._real_dirs[folder] = f"{parent_real.rstrip('/')}/{name}"  # type: ignore[union-attr]
+        prefix = self._prefixes[folder] = real + "/"
+        if not prefix.startswith(self._inside_start):
+            return None  # inside_prefix says whether it may be used
+        self._inside_dirs.add(prefix)
+        return prefix
+
+    def plain_files(self, written: list[str]) -> tuple[list[str], list[os.stat_result | None]]:
+        """file() of many plain paths at once (normalised, relative, no glob): their
+        real paths and lstats, the lstat None where file() has more to say (a
+        symlink, a missing file, anything but a regular file, a folder outside)."""
+        parts = list(map(str.rpartition, written, repeat("/")))
+        folders = list(map(_HEAD, parts))
+        known = dict.fromkeys(folders, "")
+        for folder in known:
+            known[folder] = self._listed_prefix(folder) or self.inside_prefix(folder) or _OUTSIDE
+        real_paths = list(map(str.__add__, map(known.__getitem__, folders), map(_TAIL, parts)))
+        if _OUTSIDE in known.values():  # file() says why those may not be used
+            real_paths = [p if not p.startswith(_OUTSIDE) else "" for p in real_paths]
+        return real_paths, regular_lstats(real_paths)
+
     def file(self, path: str) -> ImageFile:
         """The file at the normalised `path`; raises PathProblem for a symlink out."""
         folder, _, name = path.rpartition("/")
-        prefix = self._prefixes.get(folder)
-        if prefix is None:
-            real_dir = self._real_dir(folder)
-            prefix = self._prefixes[folder] = real_dir.rstrip("/") + "/"
+        prefix = self.prefix(folder)
         candidate = prefix + name
         try:
             found = os.lstat(candidate)
@@ -217,9 +286,8 @@ class ImagePaths:
             self._check_inside(path, real)
         else:
             real = candidate
-            if prefix not in self._inside_dirs:
+            if prefix not in self._inside_dirs and self.inside_prefix(folder) is None:
                 self._check_inside(path, real)
-                self._inside_dirs.add(prefix)
         return ImageFile(path, real, found)
 
     def unicode_twin(self, path: str) -> str | None:
@@ -291,6 +359,47 @@ def _nfc_twin(folder: str, name: str) -> str | None:
         return None
     twins = [n for n in names if unicodedata.normalize("NFC", n) == wanted]
     return twins[0] if len(twins) == 1 else None
+
+
+def lstats(paths: list[str]) -> list[os.stat_result | None]:
+    """The lstat of each path, None where it fails: one C loop over the system
+    calls, not one Python call each."""
+    found: list[os.stat_result | None] = []
+    stats = map(os.lstat, paths)
+    while True:
+        try:
+            found.extend(stats)  # resumes after a failed path: map goes on with the next
+            return found
+        except (OSError, ValueError):
+            found.append(None)
+
+
+def all_regular(found: list[os.stat_result | None]) -> bool:
+    return None not in found and all(map(S_ISREG, map(_MODE, found)))
+
+
+def regular_lstats(paths: list[str]) -> list[os.stat_result | None]:
+    """The lstat of each path that is a regular file, None for the others (missing,
+    a symlink, a folder...)."""
+    found = lstats(paths)
+    if not all_regular(found):
+        found = [f if f is not None and S_ISREG(f.st_mode) else None for f in found]
+    return found
+
+
+_MODE = operator.attrgetter("st_mode")
+_LIST_AFTER = 64  # entries of one folder _is_link asks lstat about before it lists the folder
+_HEAD, _TAIL = operator.itemgetter(0), operator.itemgetter(2)  # of str.rpartition
+_OUTSIDE = "\0"  # the prefix of a folder whose files plain_files leaves to file()
+
+
+def _entry_kinds(folder: str) -> dict[str, bool]:
+    """Whether each entry of `folder` is a symlink (nothing known when it cannot be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name: entry.is_symlink() for entry in entries}
+    except OSError:
+        return {}
 
 
 def _lstat_or_none(path: str) -> os.stat_result | None:

@@ -83,9 +83,12 @@ def details_columns() -> list[str]:
     return list(load_schema(SCHEMA_NAME)["$defs"]["personDetails"]["properties"])
 
 
-def details_problems(rows: list[dict[str, Any]]) -> list[SchemaProblem]:
-    """The problems of the rows of a details file (paths start with the row's index)."""
-    if _fast_check("personDetails")(rows) and not _longer_in_utf16(rows):
+def details_problems(
+    rows: list[dict[str, Any]], *, ascii_only: bool = False
+) -> list[SchemaProblem]:
+    """The problems of the rows of a details file (paths start with the row's index);
+    `ascii_only`: the file is ASCII, so its texts are as long in UTF-16 units."""
+    if _fast_check("personDetails")(rows) and (ascii_only or not _longer_in_utf16(rows)):
         return []
     return _problems(_details_validator(), rows)
 

@@ -42,6 +42,27 @@ class LineLookup(Protocol):
 
     def list_lines(self, path: DocPath, count: int) -> tuple[int, list[int]]: ...
 
+    def below(self, path: DocPath) -> LineLookup:
+        """The lines of what lies under `path`: below(p).line_of(q) == line_of((*p, *q))."""
+        ...
+
+    def keys_and_items(
+        self, keys: list[str], name: str, counts: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """line_of((key,)) of each key, and list_lines((key, name), count)'s item lines
+        of each, one list after the other (a batch of persons and their faces)."""
+        ...
+
+
+def keys_and_items(
+    lines: LineLookup, keys: list[str], name: str, counts: list[int]
+) -> tuple[list[int], list[int]]:
+    """LineLookup.keys_and_items, one key at a time."""
+    items: list[int] = []
+    for key, count in zip(keys, counts, strict=True):
+        items += lines.list_lines((key, name), count)[1]
+    return [lines.line_of((key,)) for key in keys], items
+
 
 @dataclass
 class YamlDocument:
@@ -72,6 +93,33 @@ class YamlDocument:
         if self.index is not None:
             return self.index.list_lines(path, count)
         return self.line_of(path), [self.line_of((*path, i)) for i in range(count)]
+
+    def below(self, path: DocPath) -> LineLookup:
+        """The lines under `path`, without walking down to it again for each (a loop
+        over 100,000 persons asks for theirs)."""
+        if self.index is not None:
+            return self.index.below(path)
+        return _Below(self, path)
+
+
+class _Below:
+    def __init__(self, doc: YamlDocument, path: DocPath) -> None:
+        self.doc = doc
+        self.path = path
+
+    def line_of(self, path: DocPath) -> int:
+        return self.doc.line_of((*self.path, *path))
+
+    def list_lines(self, path: DocPath, count: int) -> tuple[int, list[int]]:
+        return self.doc.list_lines((*self.path, *path), count)
+
+    def below(self, path: DocPath) -> LineLookup:
+        return _Below(self.doc, (*self.path, *path))
+
+    def keys_and_items(
+        self, keys: list[str], name: str, counts: list[int]
+    ) -> tuple[list[int], list[int]]:
+        return keys_and_items(self, keys, name, counts)
 
 
 class _Fatal(Exception):

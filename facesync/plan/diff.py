@@ -29,6 +29,7 @@ from facesync.plan.diff_members import (
     same_text,
     unmanaged_persons,
 )
+from facesync.plan.downscale import downscale_notes
 from facesync.plan.model import (
     Action,
     Address,
@@ -103,6 +104,7 @@ def diff(
         changes=tuple(changes),
         unmanaged=tuple(unmanaged),
         warnings=tuple(out.notes + _warnings(changes, observed, unmanaged_counts)),
+        notes=tuple(downscale_notes(manifest, changes)),
         manifest_digest=manifest.digest,
         lock_serial=lock.serial,
         endpoint=lock.endpoint,
@@ -355,14 +357,13 @@ def _warnings(changes: list[Change], observed: ObservedState | None,
             continue
         verb = "Deleting" if c.action is Action.DELETE else "Replacing"
         if observed is None:
-            others = "any persons this lock does not manage (not refreshed: count unknown)"
+            others = ", including any persons this lock does not manage (not refreshed: " \
+                     "count unknown)"
         else:
             n = unmanaged_counts.get(c.address.group, 0)
-            others = f"{n} person{'' if n == 1 else 's'} this lock does not manage"
-        warnings.append(
-            f"{verb} group '{c.address.group}' deletes everything in it, "
-            f"including {others}."
-        )
+            others = (f", including {n} person{'' if n == 1 else 's'} this lock does not "
+                      "manage") if n else ""
+        warnings.append(f"{verb} group '{c.address.group}' deletes everything in it{others}.")
     return warnings
 
 

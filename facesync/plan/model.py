@@ -223,6 +223,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
     warnings: tuple[str, ...] = ()  # loud notes (a group delete takes unmanaged persons too)
+    notes: tuple[str, ...] = ()  # quiet facts (a photo sent downscaled)
     manifest_digest: str = ""
     lock_serial: int = 0
     endpoint: str = ""

@@ -6,12 +6,26 @@ absolute paths, no image bytes and no key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from facesync.plan.model import Action, Change, LockAction, LockUpdate, Plan, Unmanaged
+from facesync.plan.diff_members import REMOVED
+from facesync.plan.model import (
+    Action,
+    Address,
+    Change,
+    LockAction,
+    LockUpdate,
+    Plan,
+    ResourceType,
+    Unmanaged,
+)
+from facesync.state.model import LockState
 
 FORMAT_VERSION = 1
 NO_CHANGES = "No changes. Server matches the manifest."
+NOTHING_TO_DESTROY = "Nothing to destroy."
 
 _RESET = "\033[0m"
 _COLORS = {
@@ -65,11 +79,26 @@ def adoption_line(update: LockUpdate, *, color: bool = False) -> str:
 def render_human(plan: Plan, *, color: bool = False) -> str:
     """The plan as lines of text: adoptions, changes, unmanaged objects, lock-only
     updates, warnings, then the summary line. Plain text unless `color`."""
+    lines = [change_line(c, color=color) for c in plan.changes]
+    return _render(plan, lines, summary_line(plan), color)
+
+
+def render_destroy(
+    plan: Plan, contents: Mapping[Address, Contents], *, color: bool = False
+) -> str:
+    """A destroy's plan: as render_human, each delete saying what goes with it
+    (`- staff  (destroy: 6 persons, 13 faces)`), and `Nothing to destroy.` when empty."""
+    lines = [destroy_line(c, contents, color=color) for c in plan.changes]
+    closing = summary_line(plan) if plan.has_changes else NOTHING_TO_DESTROY
+    return _render(plan, lines, closing, color)
+
+
+def _render(plan: Plan, change_lines: list[str], closing: str, color: bool) -> str:
     blocks: list[list[str]] = []
     if plan.adoptions:  # recorded first, before any change runs
         blocks.append([adoption_line(u, color=color) for u in plan.adoptions])
-    if plan.changes:
-        blocks.append([change_line(c, color=color) for c in plan.changes])
+    if change_lines:
+        blocks.append(change_lines)
     if plan.unmanaged:
         blocks.append(
             [_paint("Unmanaged (not touched):", _BOLD, color)]
@@ -81,10 +110,68 @@ def render_human(plan: Plan, *, color: bool = False) -> str:
             [_paint("Lock file only (no server call):", _BOLD, color)]
             + [f"  {text}" for text in lock_only]
         )
+    if plan.notes:
+        blocks.append([f"Note: {n}" for n in plan.notes])
     if plan.warnings:
         blocks.append([_paint(f"WARNING: {w}", _WARN, color) for w in plan.warnings])
-    blocks.append([_paint(summary_line(plan), _BOLD, color)])
+    blocks.append([_paint(closing, _BOLD, color)])
     return "\n\n".join("\n".join(block) for block in blocks)
+
+
+# --- destroy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What goes with a deleted group or person: the persons and faces the lock
+    records in it (a person's own faces; a group's persons and all their faces)."""
+
+    persons: int = 0
+    faces: int = 0
+
+
+def destroyed_contents(plan: Plan, lock: LockState) -> dict[Address, Contents]:
+    """For each group or person the plan deletes, what the lock records in it."""
+    contents: dict[Address, Contents] = {}
+    for c in plan.changes:
+        group = lock.group(c.address.group) if c.action is Action.DELETE else None
+        if group is None:
+            continue
+        if c.address.type is ResourceType.GROUP:
+            faces = sum(len(p.faces) for p in group.persons)
+            contents[c.address] = Contents(len(group.persons), faces)
+        elif c.address.type is ResourceType.PERSON:
+            person = group.person(c.address.person or "")
+            if person is not None:
+                contents[c.address] = Contents(0, len(person.faces))
+    return contents
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 face`, `13 faces`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def contents_text(address: Address, contents: Contents) -> str:
+    """`6 persons, 13 faces` for a group, `3 faces` for a person."""
+    faces = counted(contents.faces, "face")
+    if address.type is ResourceType.GROUP:
+        return f"{counted(contents.persons, 'person')}, {faces}"
+    return faces
+
+
+def destroy_line(
+    change: Change, contents: Mapping[Address, Contents], *, color: bool = False
+) -> str:
+    """A delete of what the lock manages says `destroy` and what goes with it;
+    other changes (a recovery's cleanup, the training after) keep their reason."""
+    if change.action is not Action.DELETE or change.reason != REMOVED:
+        return change_line(change, color=color)
+    line = f"{_paint(change.action.symbol, _COLORS[change.action], color)} {change.address}"
+    inside = contents.get(change.address)
+    if inside is None or change.address.type is ResourceType.FACE:
+        return f"{line}  (destroy)"
+    return f"{line}  (destroy: {contents_text(change.address, inside)})"
 
 
 # --- JSON --------------------------------------------------------------------------------
@@ -120,6 +207,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "changes": [change_to_json(c) for c in plan.changes],
         "unmanaged": [unmanaged_to_json(u) for u in plan.unmanaged],
         "warnings": list(plan.warnings),
+        "notes": list(plan.notes),
         "lock_only": [lock_update_to_json(u) for u in plan.lock_updates],
         "summary": plan.counts(),
         "has_changes": plan.has_changes,

@@ -155,6 +155,7 @@ def _plan_from_doc(doc: dict[str, Any]) -> Plan:
         changes=tuple(_change(c, ["changes", i]) for i, c in enumerate(doc["changes"])),
         unmanaged=tuple(Unmanaged(u["address"], u["description"]) for u in doc["unmanaged"]),
         warnings=tuple(doc["warnings"]),
+        notes=tuple(doc.get("notes", ())),  # plans saved before notes existed have none
         manifest_digest=doc["manifest_digest"],
         lock_serial=doc["lock_serial"],
         endpoint=doc["endpoint"],

@@ -34,6 +34,7 @@ import requests
 from PIL import Image
 
 from facesync.emulator.server import RunningEmulator
+from facesync.image_fit import SOURCE_MAX_BYTES
 from facesync.workspace import results_log_path
 
 from .conftest import KEY, Project, Result, Server, _base_env, people
@@ -344,10 +345,10 @@ CASES = [
         "convert it",
     ),
     Case("undersized image", _with_face("faces/harris/bad.jpg", _tiny_jpeg), "use a larger photo"),
-    Case(
-        "oversized image",
-        _with_face("faces/harris/bad.jpg", lambda b: b + b"\0" * 6_400_000),
-        "shrink or recompress it",
+    Case(  # above 6 MB is sent downscaled; only what facesync will not read is refused
+        "image beyond what facesync downscales",
+        _with_face("faces/harris/bad.jpg", lambda b: b + b"\0" * (SOURCE_MAX_BYTES + 1)),
+        "export a smaller copy of it",
     ),
     Case(
         "decompression bomb",

@@ -219,7 +219,7 @@ def test_identify_names_the_enrolled_person(gallery: Project, small_faces: Path)
     held_out = people(small_faces, "barack_obama")[3]
     result = gallery.cli("identify", str(held_out))
     assert result.code == 0, result.err
-    assert "obama" in result.out.split()
+    assert "Barack Obama (obama)" in result.out  # the manifest's name, then the key
     stranger = gallery.cli("identify", str(people(small_faces, "michelle_obama")[0]))
     assert stranger.code == 0
     assert stranger.out.split()[-1] == "unknown"

@@ -277,9 +277,10 @@ def test_two_names_equal_under_nfc_are_not_guessed_between(tmp_path: Path) -> No
 def test_validate_faces_names_the_file_the_emulator_refuses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Were the two ever to disagree again, validate --faces says which file and
-    why, with every other problem, instead of one line that names no file."""
-    from facesync.commands import validate
+    """Were the two ever to disagree again, the face check (validate, plan) says
+    which file and why, with every other problem, instead of one line that names
+    no file."""
+    from facesync.commands.face_checks import check_faces
     from facesync.emulator import errors, vision
 
     write_image(tmp_path, "faces/a.png", seed=1)
@@ -291,7 +292,7 @@ def test_validate_faces_names_the_file_the_emulator_refuses(
 
     monkeypatch.setattr(vision, "analyse", refuse)
     with pytest.raises(ManifestError) as caught:
-        validate._check_faces(manifest)
+        check_faces(manifest, say=print)
     assert [d.message.split(":")[0] for d in caught.value.diagnostics] == [
         "faces/a.png", "faces/b.png"
     ]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from facesync.errors import FacesyncError
-from facesync.limits import IMAGE_MAX_BYTES, IMAGE_MIN_BYTES
+from facesync.limits import IMAGE_MIN_BYTES
 from facesync.manifest.images import ImageInfo, ImageProblem, check_image_bytes, check_target_face
 
 from .support import SAMPLE_PEOPLE, noise_image, png_declaring
@@ -39,7 +39,6 @@ def _tiff() -> bytes:
 BAD_IMAGES = [
     ("zero bytes", b"", "the file is empty (0 bytes)"),
     ("undersized", noise_image(8, 8), "bytes, below the Face API's minimum of 1,024 bytes"),
-    ("oversized", b"\xff\xd8" + bytes(IMAGE_MAX_BYTES), "above the Face API's limit of 6,291,456"),
     ("text named .jpg", b"not a photo\n" * 200, "the content is not a JPEG, PNG, GIF or BMP"),
     ("TIFF", _tiff(), "the content is not a JPEG, PNG, GIF or BMP"),
     ("truncated JPEG", _jpeg_truncated(), "the image cannot be decoded (truncated or corrupt)"),

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from facesync.errors import FacesyncError, ManifestError
-from facesync.limits import IMAGE_MAX_BYTES
+from facesync.image_fit import SOURCE_MAX_BYTES
 from facesync.manifest.load import load_manifest
 from facesync.manifest.model import DEFAULT_DETECTION_MODEL, DEFAULT_RECOGNITION_MODEL
 from tests.lock_reading import image_key
@@ -173,9 +173,10 @@ BAD_FILES = [
         "below the Face API's minimum of 1,024 bytes",
     ),
     (
-        "oversized",
-        lambda f: _sparse(f, "x.jpg", IMAGE_MAX_BYTES + 1),
-        "the file is 6,291,457 bytes, above the Face API's limit of 6,291,456 bytes (6 MB)",
+        "beyond what facesync downscales",
+        lambda f: _sparse(f, "x.jpg", SOURCE_MAX_BYTES + 1),
+        "the file is 67,108,865 bytes, more than the 64 MB facesync reads to downscale a photo: "
+        "export a smaller copy of it",
     ),
     (
         "decompression bomb",
@@ -206,9 +207,9 @@ def test_an_oversized_file_is_refused_without_reading_it(tmp_path: Path, monkeyp
 
     reads: list[Path] = []
     monkeypatch.setattr(faces, "read_image_bytes", lambda p: reads.append(p) or b"")
-    _sparse(tmp_path, "x.jpg", IMAGE_MAX_BYTES * 100)
+    _sparse(tmp_path, "x.jpg", SOURCE_MAX_BYTES * 10)
     [error] = _entry_errors(tmp_path, "- x.jpg")
-    assert "above the Face API's limit" in error and reads == []
+    assert "facesync reads to downscale a photo" in error and reads == []
 
 
 def test_a_target_face_outside_the_image_is_reported(tmp_path: Path) -> None:
