@@ -84,6 +84,16 @@ def emulator_data_dir(manifest_folder: Path) -> Path:
     return ensure_local_dir(manifest_folder) / EMULATOR_DIR
 
 
+# The note the emulator owning a data folder leaves in it while it runs (URL, key,
+# pid): facesync.emulator.server.SERVER_NOTE, which cannot import this module.
+EMULATOR_NOTE = "server.json"
+
+
+def emulator_note_path(manifest_folder: Path) -> Path:
+    """The running emulator's note in the embedded default's data folder (not created)."""
+    return local_dir(manifest_folder) / EMULATOR_DIR / EMULATOR_NOTE
+
+
 def serve_data_dir() -> Path:
     """The default data folder of `facesync serve`: the embedded default's own,
     `.facesync/emulator` in the current folder (a relative path, shown as such in

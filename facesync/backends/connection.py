@@ -9,6 +9,7 @@ by where it came from, never by quoting any part of it.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from facesync.backends.endpoint import endpoint_identity
 from facesync.errors import ConfigError
 from facesync.limits import TIER_RATES
+from facesync.workspace import emulator_note_path
 
 ENDPOINT_ENV = "FACESYNC_ENDPOINT"
 KEY_ENV = "FACESYNC_KEY"
@@ -39,11 +41,17 @@ class Connection:
     key: str | None
     tier: str
     rate: float | None  # calls per second the client allows itself; None = no limit
+    # The endpoint is the emulator serving the embedded default's own data folder
+    # (`facesync serve` in the manifest's folder): the same store, so the same lock.
+    embedded_store: bool = False
 
     @property
     def identity(self) -> str:
-        """What the lock file records: "embedded" or scheme://host:port."""
-        return endpoint_identity(self.endpoint) if self.endpoint else EMBEDDED_ENDPOINT
+        """What the lock file records: "embedded" (the embedded default's data,
+        however it is reached) or scheme://host:port."""
+        if not self.endpoint or self.embedded_store:
+            return EMBEDDED_ENDPOINT
+        return endpoint_identity(self.endpoint)
 
     def __repr__(self) -> str:  # never show the key
         return f"Connection(endpoint={self.endpoint!r}, tier={self.tier!r}, rate={self.rate!r})"
@@ -159,7 +167,12 @@ def resolve_connection(
     key_file: Path | None,
     tier_flag: str | None,
     rate_flag: float | None = None,
+    *,
+    manifest_folder: Path | None = None,
 ) -> Connection:
+    """Where calls go. With `manifest_folder`, an endpoint that is the emulator
+    serving that folder's embedded data (its note names this URL) keeps the
+    embedded default's identity."""
     endpoint = endpoint_flag or os.environ.get(ENDPOINT_ENV) or None
     tier = resolve_tier(tier_flag, embedded=endpoint is None)
     rate = rate_flag if rate_flag is not None else TIER_RATES[tier]
@@ -173,4 +186,29 @@ def resolve_connection(
         raise ConfigError(
             f"no key for {endpoint}: set {KEY_ENV} or pass --key-file with the Face resource's key"
         )
-    return Connection(endpoint.rstrip("/"), key, tier, rate)
+    endpoint = endpoint.rstrip("/")
+    store = manifest_folder is not None and serves_embedded_data(endpoint, manifest_folder)
+    return Connection(endpoint, key, tier, rate, embedded_store=store)
+
+
+def serves_embedded_data(endpoint: str, manifest_folder: Path) -> bool:
+    """Whether `endpoint` is the live emulator that owns the embedded default's data
+    folder of `manifest_folder`: the note it leaves there while it runs (URL, pid)
+    names this URL and a running process. Read without any call."""
+    note = emulator_note_path(manifest_folder)
+    try:
+        doc = json.loads(note.read_text())
+        url, pid = doc["url"], doc["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(url, str) or not isinstance(pid, int) or isinstance(pid, bool):
+        return False
+    try:
+        if endpoint_identity(url) != endpoint_identity(endpoint):
+            return False
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # alive, another user's
+    except (OSError, ConfigError):
+        return False
+    return True

@@ -27,7 +27,8 @@ def load(options: GlobalOptions) -> Manifest:
 
 
 def connection(options: GlobalOptions, rate: float | None = None) -> Connection:
-    return resolve_connection(options.endpoint, options.key_file, options.tier, rate)
+    return resolve_connection(options.endpoint, options.key_file, options.tier, rate,
+                              manifest_folder=options.named_manifest.parent)
 
 
 def read_state(options: GlobalOptions, conn: Connection, *, rebind: bool = False) -> LockState:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 LOCK_NAME = "emulator.lock"
 # Where the emulator that owns a data folder says how to reach it (URL, key, pid),
 # so that a second command on the same folder uses it instead of failing.
-SERVER_NOTE = "server.json"
+SERVER_NOTE = "server.json"  # facesync.workspace.EMULATOR_NOTE reads it by name
 KEY_NAME = "key"  # `serve`'s key, kept with its data
 STOP_GRACE_SECONDS = 10
 # How often the serving loop looks for a stop request: what stop() waits at most.

@@ -20,9 +20,9 @@ from .conftest import Project, people
 _START = re.compile(r"on (http://127\.0\.0\.1:\d+)/face/v1\.0 — key: (\S+)")
 
 
-def _enrol(project: Project, small_faces: Path) -> None:
+def _enrol(project: Project, small_faces: Path, group_id: str = "team") -> None:
     photo = project.add_photo("harris", people(small_faces, "kamala_harris")[0])
-    project.write_manifest({"team": {"name": "Team", "persons": {"harris": {"faces": [photo]}}}})
+    project.write_manifest({group_id: {"name": "Team", "persons": {"harris": {"faces": [photo]}}}})
 
 
 @contextmanager
@@ -114,3 +114,36 @@ def test_serve_keeps_its_key_with_its_data(embedded_project: Project) -> None:
     with _serve(project, "--key", "given-key-1") as (_proc, _url, shown):
         assert shown == "<the"  # a key the user gave is never printed
     assert kept.read_text().strip() == first  # a key given for one run is not kept
+
+
+def test_serve_on_the_embedded_data_keeps_the_embedded_identity_through_its_url(
+    embedded_project: Project, small_faces: Path
+) -> None:
+    """FACESYNC_ENDPOINT set to `facesync serve`'s URL, as its start line says: the
+    lock still records the embedded default's store, so the embedded default and
+    serve take turns on one gallery without --rebind or re-creating anything."""
+    from facesync.emulator.server import SERVER_NOTE
+    from facesync.workspace import EMULATOR_NOTE
+
+    assert SERVER_NOTE == EMULATOR_NOTE
+    project = embedded_project
+    _enrol(project, small_faces)
+    with _serve(project) as (_proc, url, key):
+        env = {"FACESYNC_ENDPOINT": url, "FACESYNC_KEY": key, "FACESYNC_TIER": "unlimited"}
+        applied = project.cli("apply", "--yes", env=env)
+        assert applied.code == 0, applied.err
+        assert project.lock_json()["endpoint"] == "embedded"
+    again = project.cli("plan", "--detailed-exitcode")  # the embedded default, same store
+    assert again.code == 0, again.out + again.err
+    with _serve(project) as (_proc, url, key):  # and back, on the URL again
+        env = {"FACESYNC_ENDPOINT": url, "FACESYNC_KEY": key}
+        back = project.cli("plan", "--detailed-exitcode", env=env)
+        assert back.code == 0, back.out + back.err
+
+
+def test_another_emulator_at_a_url_is_another_endpoint(
+    project: Project, small_faces: Path, gid: str
+) -> None:
+    _enrol(project, small_faces, gid)
+    assert project.cli("apply", "--yes").code == 0
+    assert project.lock_json()["endpoint"].startswith("http://127.0.0.1:")
