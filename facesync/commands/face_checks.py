@@ -188,38 +188,14 @@ def found_in(data: bytes) -> Found:
     if geometry is None:
         return Found(scene.width, scene.height, faces)
     width, height = geometry.original
-    return Found(width, height, tuple(box_in_original(face, geometry) for face in faces))
+    return Found(width, height, tuple(sendable.box_in_original(face) for face in faces))
 
 
 def box_in_original(box: Rectangle, geometry: Any) -> Rectangle:
-    """A box of a downscaled copy (facesync.image_fit) in the original's grid: scaled
-    back, then turned back as EXIF orientation turned the copy's pixels."""
-    from PIL.Image import Transpose
+    """A box of a downscaled copy (facesync.image_fit) in the original's grid."""
+    from facesync.image_fit import Sendable
 
-    width, height = geometry.original
-    upright = geometry.upright
-    turned = upright in (Transpose.TRANSPOSE, Transpose.TRANSVERSE, Transpose.ROTATE_90,
-                         Transpose.ROTATE_270)
-    up_w, up_h = (height, width) if turned else (width, height)
-    sx, sy = up_w / geometry.sent[0], up_h / geometry.sent[1]
-    x0, y0 = box[0] * sx, box[1] * sy
-    x1, y1 = (box[0] + box[2]) * sx, (box[1] + box[3]) * sy
-    if upright is not None:
-        # the point maps of the inverse transpose, in the upright grid (up_w x up_h);
-        # the quarter turns undo each other, every other transpose undoes itself
-        back = {
-            Transpose.FLIP_LEFT_RIGHT: lambda x, y: (up_w - x, y),
-            Transpose.ROTATE_180: lambda x, y: (up_w - x, up_h - y),
-            Transpose.FLIP_TOP_BOTTOM: lambda x, y: (x, up_h - y),
-            Transpose.TRANSPOSE: lambda x, y: (y, x),
-            Transpose.ROTATE_270: lambda x, y: (y, up_w - x),
-            Transpose.ROTATE_90: lambda x, y: (up_h - y, x),
-            Transpose.TRANSVERSE: lambda x, y: (up_h - y, up_w - x),
-        }[upright]
-        (a, b), (c, d) = back(x0, y0), back(x1, y1)
-        x0, x1, y0, y1 = min(a, c), max(a, c), min(b, d), max(b, d)
-    left, top = round(x0), round(y0)
-    return (left, top, round(x1) - left, round(y1) - top)
+    return Sendable(b"", geometry).box_in_original(box)
 
 
 # -- what to say ----------------------------------------------------------------------------

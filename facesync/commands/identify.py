@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from facesync.commands.common import connection, load, read_state, say
-from facesync.commands.face_checks import box_in_original
 from facesync.commands.options import GlobalOptions
 from facesync.engine.identify import NamedFace, identify_faces
 from facesync.errors import FacesyncError, UsageError
@@ -36,7 +35,7 @@ def run(
     )
     if sendable.geometry is not None:  # boxes in the photo's own grid, as targetFace is
         named = [
-            replace(face, rectangle=box_in_original(face.rectangle, sendable.geometry))
+            replace(face, rectangle=sendable.box_in_original(face.rectangle))
             for face in named
         ]
     if as_json:
